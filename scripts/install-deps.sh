@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs, with apt, whatever the build, the tests or the benchmarks need and this machine lacks.
+# Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
+set -euo pipefail
+what=${1:-build}
+packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+          libsqlite3-dev libssl-dev libcurl4-openssl-dev)
+case "$what" in
+  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev curl python3) ;;&
+  bench) packages+=(wrk nginx-light nodejs npm) ;;
+esac
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

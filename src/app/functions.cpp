@@ -1,0 +1,86 @@
+#include "app/functions.hpp"
+
+namespace tb {
+namespace {
+
+constexpr http_function http_functions[] = {
+    {"retrieveMovies", "GET", "/movies"},     {"retrieveTicket", "GET", "/ticket"},
+    {"retrieveAllTickets", "GET", "/tickets"}, {"createTicket", "POST", "/ticket"},
+    {"updateTicket", "PATCH", "/ticket"},      {"removeTicket", "DELETE", "/ticket"},
+};
+
+const std::string* string_member(const json::object& o, std::string_view key) {
+  const json::value* v = o.find(key);
+  return v ? v->if_string() : nullptr;
+}
+
+}  // namespace
+
+const http_function* find_http_function(std::string_view name) {
+  for (const auto& f : http_functions)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+std::vector<std::string_view> function_names() {
+  std::vector<std::string_view> names;
+  for (const auto& f : http_functions) names.push_back(f.name);
+  names.push_back(price_change_function);
+  return names;
+}
+
+result<api_request> from_api_gateway(const json::value& event, const http_function& fn) {
+  const json::object* e = event.if_object();
+  if (!e) return bad_request("the event must be a JSON object");
+  api_request req;
+  const std::string* method = string_member(*e, "httpMethod");
+  // A Lambda function serves one route; only a CORS preflight differs from it.
+  req.method = method && *method == "OPTIONS" ? "OPTIONS" : std::string(fn.method);
+  req.path = std::string(fn.path);
+  if (const json::value* q = e->find("queryStringParameters"); q && q->if_object()) {
+    for (const auto& [k, v] : *q->if_object())
+      if (const std::string* s = v.if_string()) req.query.emplace_back(k, *s);
+  }
+  if (const json::value* b = e->find("body"); b && !b->is_null()) {
+    const std::string* body = b->if_string();
+    if (!body) return bad_request("the event's body must be a string");
+    const json::value* base64 = e->find("isBase64Encoded");
+    if (base64 && base64->if_bool() && *base64->if_bool())
+      return bad_request("base64-encoded bodies are not supported");
+    req.body = *body;
+  }
+  return req;
+}
+
+json::value to_api_gateway(const api_response& r) {
+  json::object headers;
+  for (const auto& [name, value] : standard_headers()) headers.append_new(std::string(name), std::string(value));
+  if (!r.allow.empty()) headers.append_new("Allow", r.allow);
+  json::object out;
+  out.append_new("statusCode", decimal::from_int(r.status));
+  out.append_new("headers", std::move(headers));
+  out.append_new("body", r.body);
+  out.append_new("isBase64Encoded", false);
+  return out;
+}
+
+result<std::vector<sns_message>> sns_messages(const json::value& event) {
+  const json::object* e = event.if_object();
+  const json::value* records = e ? e->find("Records") : nullptr;
+  if (!records || !records->if_array()) return bad_request("an SNS event needs a Records array");
+  std::vector<sns_message> out;
+  for (const auto& record : *records->if_array()) {
+    const json::object* r = record.if_object();
+    const json::value* sns = r ? r->find("Sns") : nullptr;
+    const json::object* s = sns ? sns->if_object() : nullptr;
+    const json::value* message = s ? s->find("Message") : nullptr;
+    if (!message) return bad_request("each record needs Sns.Message");
+    sns_message m;
+    if (const std::string* id = string_member(*s, "MessageId")) m.message_id = *id;
+    m.body = message->if_string() ? *message->if_string() : json::serialize(*message);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace tb

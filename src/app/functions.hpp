@@ -1,0 +1,38 @@
+// The seven Lambda functions of the original service, and the codecs between their AWS event
+// shapes (API Gateway proxy, SNS) and the router's transport-neutral request and response.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/router.hpp"
+#include "core/json.hpp"
+
+namespace tb {
+
+inline constexpr std::string_view price_change_function = "priceChangeEventHandler";
+
+struct http_function {
+  std::string_view name;
+  std::string_view method;
+  std::string_view path;
+};
+
+// retrieveMovies, retrieveTicket, ...; nullptr for an unknown name or the event handler.
+const http_function* find_http_function(std::string_view name);
+std::vector<std::string_view> function_names();
+
+// An API Gateway (REST, proxy integration) event -> request for the given function's route.
+result<api_request> from_api_gateway(const json::value& event, const http_function& fn);
+json::value to_api_gateway(const api_response& r);
+
+struct sns_message {
+  std::string message_id;  // empty when the record has none
+  std::string body;        // the Message text
+};
+// Records[].Sns.Message of an SNS event; a Message given as an object is taken as its JSON text.
+result<std::vector<sns_message>> sns_messages(const json::value& event);
+
+}  // namespace tb

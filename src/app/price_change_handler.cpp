@@ -1,0 +1,70 @@
+#include "app/price_change_handler.hpp"
+
+#include <boost/uuid/name_generator_sha1.hpp>
+#include <boost/uuid/nil_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include "app/log.hpp"
+
+namespace tb {
+
+std::string_view to_string(handler_outcome o) {
+  switch (o) {
+    case handler_outcome::applied: return "applied";
+    case handler_outcome::ignored: return "ignored";
+    case handler_outcome::duplicate: return "duplicate";
+    case handler_outcome::stale: return "stale";
+    case handler_outcome::missing: return "missing";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string content_id(std::string_view message) {
+  boost::uuids::name_generator_sha1 generate(boost::uuids::nil_uuid());
+  return boost::uuids::to_string(generate(message.data(), message.size()));
+}
+
+handler_outcome from_store(metadata_outcome o) {
+  switch (o) {
+    case metadata_outcome::applied: return handler_outcome::applied;
+    case metadata_outcome::duplicate: return handler_outcome::duplicate;
+    case metadata_outcome::stale: return handler_outcome::stale;
+    case metadata_outcome::missing: return handler_outcome::missing;
+  }
+  return handler_outcome::ignored;
+}
+
+}  // namespace
+
+void price_change_handler::handle(std::string_view message, std::string fallback_id,
+                                  completion<handler_outcome> done) {
+  auto parsed = json::parse(message);
+  auto* v = std::get_if<json::value>(&parsed);
+  if (!v) {
+    log_line("warn", "rejected malformed event", {{"reason", "message is not valid JSON"}});
+    return done(bad_request("message is not valid JSON"));
+  }
+  if (fallback_id.empty()) fallback_id = content_id(message);
+  auto event = parse_price_change_event(*v, fallback_id);
+  if (!event) {
+    log_line("warn", "rejected malformed event", {{"eventId", fallback_id}, {"reason", event.err().message}});
+    return done(event.err());
+  }
+  if (!*event) return done(handler_outcome::ignored);
+
+  metadata_command cmd{std::move(**event), iso8601(clock_.now()), new_event_id()};
+  std::string id = cmd.event.event_id;
+  store_.apply_price_metadata(std::move(cmd), [done = std::move(done), id](result<metadata_outcome> r) {
+    if (!r) {
+      log_line("error", "price change not applied", {{"eventId", id}, {"reason", r.err().message}});
+      return done(r.err());
+    }
+    handler_outcome outcome = from_store(*r);
+    log_line("info", "price change handled", {{"eventId", id}, {"outcome", std::string(to_string(outcome))}});
+    done(outcome);
+  });
+}
+
+}  // namespace tb

@@ -1,0 +1,63 @@
+// The one router every transport uses: the HTTP server, the API Gateway codec and `invoke` turn
+// their input into an api_request and write out the api_response; the meaning lives here.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/ports.hpp"
+
+namespace tb {
+
+inline constexpr std::size_t max_body_bytes = 1024 * 1024;
+
+struct api_request {
+  std::string method;  // upper case
+  std::string path;    // decoded, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::string body;
+
+  const std::string* query_param(std::string_view name) const;
+};
+
+struct api_response {
+  int status = 200;
+  std::string body;   // JSON (empty for 204)
+  std::string allow;  // the Allow header of a 405
+};
+
+// Headers every response carries (the contract's CORS set and the content type).
+const std::vector<std::pair<std::string_view, std::string_view>>& standard_headers();
+
+class router {
+ public:
+  router(ticket_store& store, event_log* events, clock& clock)
+      : store_(store), events_(events), clock_(clock) {}
+
+  // `done` may run on another thread (after a group commit) or before handle returns.
+  void handle(api_request req, std::function<void(api_response)> done);
+  // For transports that have nothing better to do while waiting (invoke, Lambda).
+  api_response handle_sync(api_request req);
+
+ private:
+  api_response get_ticket(const api_request& req);
+  api_response list_tickets(const api_request& req);
+  api_response list_movies();
+  api_response list_events(const api_request& req);
+  api_response health();
+  void create_ticket(const api_request& req, std::function<void(api_response)> done);
+  void update_ticket(const api_request& req, std::function<void(api_response)> done);
+  void remove_ticket(const api_request& req, std::function<void(api_response)> done);
+
+  ticket_store& store_;
+  event_log* events_;
+  clock& clock_;
+};
+
+api_response error_response(const error& e);
+
+}  // namespace tb

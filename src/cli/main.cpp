@@ -1,0 +1,215 @@
+// The ticket-booking command line: serve, invoke, events. Configuration is read here, once.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/functions.hpp"
+#include "app/log.hpp"
+#include "app/price_change_handler.hpp"
+#include "app/router.hpp"
+#include "http/server.hpp"
+#include "sqlite/outbox_dispatcher.hpp"
+#include "sqlite/sqlite_store.hpp"
+
+namespace {
+
+using namespace tb;
+
+constexpr const char* usage = R"(usage:
+  ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data]
+  ticket-booking invoke FUNCTION (--data JSON | --path FILE) [--data-dir ./data]
+  ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
+
+FUNCTION: retrieveMovies retrieveTicket retrieveAllTickets createTicket updateTicket
+          removeTicket priceChangeEventHandler
+)";
+
+struct config {
+  std::string command;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::filesystem::path data_dir = "./data";
+  std::string function;
+  std::optional<std::string> data;
+  std::optional<std::string> data_path;
+  bool follow = false;
+  std::int64_t after = 0;
+};
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+config parse_args(int argc, char** argv) {
+  config c;
+  if (argc < 2) throw usage_error("missing command");
+  c.command = argv[1];
+  if (c.command == "--help" || c.command == "-h" || c.command == "help") return c;
+  int i = 2;
+  if (c.command == "invoke") {
+    if (argc < 3 || argv[2][0] == '-') throw usage_error("invoke needs a FUNCTION name");
+    c.function = argv[i++];
+  }
+  auto value = [&](const std::string& flag) -> std::string {
+    if (i + 1 >= argc) throw usage_error(flag + " needs a value");
+    return argv[++i];
+  };
+  for (; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--host") c.host = value(flag);
+    else if (flag == "--port") {
+      std::string v = value(flag);
+      char* end = nullptr;
+      long port = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || port < 0 || port > 65535) throw usage_error("--port takes 0 to 65535");
+      c.port = static_cast<std::uint16_t>(port);
+    } else if (flag == "--data-dir") c.data_dir = value(flag);
+    else if (flag == "--data") c.data = value(flag);
+    else if (flag == "--path") c.data_path = value(flag);
+    else if (flag == "--follow") c.follow = true;
+    else if (flag == "--after") c.after = std::stoll(value(flag));
+    else throw usage_error("unknown option " + flag);
+  }
+  if (c.command == "invoke" && !c.data == !c.data_path) throw usage_error("invoke takes one of --data or --path");
+  return c;
+}
+
+std::filesystem::path database_file(const config& c) {
+  std::filesystem::create_directories(c.data_dir);
+  return c.data_dir / "tickets.db";
+}
+
+// The store, the handler and the local bus, wired together.
+struct local_service {
+  system_clock clock;
+  sqlite::sqlite_store store;
+  price_change_handler handler{store, clock};
+  sqlite::outbox_dispatcher bus{store, [this](const sqlite::outbox_event& e, completion<void> done) {
+                                  handler.handle(e.body, e.event_id, [done = std::move(done)](result<handler_outcome> r) {
+                                    if (!r) return done(r.err());
+                                    done(ok);
+                                  });
+                                }};
+  router routes{store, &store, clock};
+
+  explicit local_service(const config& c) : store({database_file(c).string()}) {}
+  ~local_service() { store.on_event_recorded(nullptr); }
+};
+
+int serve(const config& c) {
+  local_service service(c);
+  service.store.on_event_recorded([&service] { service.bus.wake(); });
+  service.bus.start();
+  http::server_options opts;
+  opts.host = c.host;
+  opts.port = c.port;
+  http::serve(service.routes, opts, [&](std::uint16_t port) {
+    log_line("info", "listening on http://" + c.host + ":" + std::to_string(port),
+             {{"dataDir", c.data_dir.string()}});
+  });
+  log_line("info", "stopped");
+  return 0;
+}
+
+std::string read_input(const config& c) {
+  if (c.data) return *c.data;
+  std::ifstream in(*c.data_path, std::ios::binary);
+  if (!in) throw usage_error("cannot read " + *c.data_path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int invoke(const config& c) {
+  auto parsed = json::parse(read_input(c));
+  auto* event = std::get_if<json::value>(&parsed);
+  if (!event) throw usage_error("the event is not valid JSON");
+  local_service service(c);
+  int status = 0;
+  if (const http_function* fn = find_http_function(c.function)) {
+    auto req = from_api_gateway(*event, *fn);
+    api_response res = req ? service.routes.handle_sync(std::move(*req)) : error_response(req.err());
+    std::cout << json::serialize(to_api_gateway(res)) << "\n";
+  } else if (c.function == price_change_function) {
+    auto messages = sns_messages(*event);
+    if (!messages) throw usage_error(messages.err().message);
+    json::array results;
+    for (auto& m : *messages) {
+      std::promise<result<handler_outcome>> p;
+      service.handler.handle(m.body, m.message_id, [&p](result<handler_outcome> r) { p.set_value(std::move(r)); });
+      auto r = p.get_future().get();
+      json::object entry;
+      entry.append_new("messageId", m.message_id);
+      entry.append_new("outcome", r ? std::string(to_string(*r)) : std::string("rejected"));
+      if (!r) {
+        entry.append_new("reason", r.err().message);
+        status = 1;
+      }
+      results.emplace_back(std::move(entry));
+    }
+    json::object out;
+    out.append_new("results", std::move(results));
+    std::cout << json::serialize(out) << "\n";
+  } else {
+    throw usage_error("unknown function " + c.function);
+  }
+  // Deliver what this call recorded (a price change's event), as the running service would.
+  service.bus.run_once();
+  return status;
+}
+
+int events(const config& c) {
+  if (!std::filesystem::exists(c.data_dir / "tickets.db"))
+    throw usage_error("no data under " + c.data_dir.string());
+  sqlite::sqlite_store store({database_file(c).string()});
+  std::int64_t after = c.after;
+  for (;;) {
+    auto page = store.events_after(after, 1000);
+    if (!page) throw std::runtime_error(page.err().message);
+    for (const auto& e : *page) {
+      std::string line = "{\"seq\":" + std::to_string(e.seq) + ",\"status\":\"" + e.status + "\"";
+      if (!e.reason.empty()) {
+        line += ",\"reason\":";
+        json::append_quoted(line, e.reason);
+      }
+      line += ",\"event\":" + e.event_json + "}";
+      std::cout << line << "\n";
+      after = e.seq;
+    }
+    std::cout.flush();
+    if (page->size() == 1000) continue;
+    if (!c.follow) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    config c = parse_args(argc, argv);
+    if (c.command == "serve") return serve(c);
+    if (c.command == "invoke") return invoke(c);
+    if (c.command == "events") return events(c);
+    if (c.command == "--help" || c.command == "-h" || c.command == "help") {
+      std::cout << usage;
+      return 0;
+    }
+    throw usage_error("unknown command " + c.command);
+  } catch (const usage_error& e) {
+    std::cerr << "ticket-booking: " << e.what() << "\n" << usage;
+    return 2;
+  } catch (const std::exception& e) {
+    log_line("error", "fatal", {{"reason", e.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,106 @@
+// The ports the core needs from the outside world. Adapters (sqlite/, later dynamodb/ and sns/)
+// implement them; the core and the router depend only on these interfaces.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.hpp"
+#include "core/price_change.hpp"
+#include "core/result.hpp"
+#include "core/ticket.hpp"
+
+namespace tb {
+
+// Durable writes complete through a callback, possibly on another thread, because a store may
+// batch many of them into one commit (group commit). A store may also call it before returning.
+template <class T>
+using completion = std::function<void(result<T>)>;
+
+struct item_page {
+  std::vector<std::string> items;        // canonical JSON of each item, ordered by seat
+  std::optional<std::string> last_seat;  // set when more items may follow
+};
+
+struct update_outcome {
+  json::object old_item;
+  json::object new_item;
+  bool event_recorded = false;  // a PriceChangeInitiated was stored with the write
+};
+
+struct update_command {
+  ticket_update update;
+  std::string now;       // ISO-8601 UTC
+  std::string event_id;  // for the PriceChangeInitiated of a price change
+};
+
+struct metadata_command {
+  price_change_event event;
+  std::string now;
+  std::string processed_event_id;
+};
+
+enum class metadata_outcome {
+  applied,    // metadata written and PriceChangeProcessed recorded
+  duplicate,  // this eventId was handled before: nothing changed
+  stale,      // the ticket's price has changed again since: nothing changed
+  missing,    // the ticket was deleted: nothing recreated
+};
+
+class ticket_store {
+ public:
+  virtual ~ticket_store() = default;
+
+  virtual result<std::optional<std::string>> get(std::string_view seat) = 0;
+  // Items with seat > after (byte order), at most limit of them.
+  virtual result<item_page> scan(std::string_view after, std::size_t limit) = 0;
+  virtual result<std::vector<std::string>> movies() = 0;
+  virtual result<void> ping() = 0;
+
+  // Fails with conflict when the seat is taken.
+  virtual void create(json::object item, completion<void> done) = 0;
+  // One conditional write: not_found when the seat does not exist. A price change stores its
+  // PriceChangeInitiated event in the same atomic step.
+  virtual void update(update_command cmd, completion<update_outcome> done) = 0;
+  // Returns the deleted item; not_found when there was none.
+  virtual void remove(std::string seat, completion<json::object> done) = 0;
+  // The handler's write: metadata on the ticket if it still has event.new_price, the eventId
+  // remembered for idempotency, and PriceChangeProcessed recorded, all in one atomic step.
+  virtual void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) = 0;
+};
+
+struct logged_event {
+  std::int64_t seq = 0;
+  std::string status;  // pending | delivered | dead
+  std::string event_json;
+  std::string reason;  // why a dead event was parked
+};
+
+class event_log {
+ public:
+  virtual ~event_log() = default;
+  virtual result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) = 0;
+};
+
+class clock {
+ public:
+  virtual ~clock() = default;
+  virtual std::chrono::system_clock::time_point now() = 0;
+};
+
+class system_clock final : public clock {
+ public:
+  std::chrono::system_clock::time_point now() override { return std::chrono::system_clock::now(); }
+};
+
+// "2026-11-28T02:09:22.123Z"
+std::string iso8601(std::chrono::system_clock::time_point t);
+// A random (version 4) UUID.
+std::string new_event_id();
+
+}  // namespace tb

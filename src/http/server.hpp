@@ -1,0 +1,34 @@
+// The HTTP transport: Beast sessions that only do I/O and hand each request to the router.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "app/router.hpp"
+
+namespace tb::http {
+
+struct server_limits {
+  std::size_t header_bytes = 16 * 1024;
+  std::chrono::seconds idle_timeout{60};     // keep-alive connection with no request
+  std::chrono::seconds request_timeout{30};  // to receive a whole request once it has begun
+  std::size_t max_connections = 10'000;
+  std::chrono::seconds drain_timeout{10};    // in-flight requests at shutdown get this long
+};
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  unsigned threads = 0;  // 0: one per core
+  server_limits limits;
+};
+
+// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+// `on_listening` gets the bound port once connections are accepted.
+void serve(router& r, const server_options& opts, const std::function<void(std::uint16_t)>& on_listening);
+
+}  // namespace tb::http

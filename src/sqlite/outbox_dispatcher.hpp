@@ -1,0 +1,52 @@
+// The local event bus: delivers outbox events to a subscriber at least once, in order per ticket,
+// retrying with exponential backoff and parking an event as dead, with its reason, after the
+// last try or at once when the subscriber calls it malformed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "sqlite/sqlite_store.hpp"
+
+namespace tb::sqlite {
+
+class outbox_dispatcher {
+ public:
+  struct options {
+    std::size_t batch = 512;                     // events considered per round
+    int max_attempts = 8;
+    std::chrono::milliseconds first_backoff{100};  // doubles per attempt
+    std::chrono::milliseconds max_backoff{60'000};
+    std::chrono::milliseconds idle_poll{1'000};    // re-check even when nobody wakes us
+  };
+  // Fails with bad_request for an event that can never succeed.
+  using subscriber = std::function<void(const outbox_event&, completion<void>)>;
+
+  outbox_dispatcher(sqlite_store& store, subscriber deliver, options opts);
+  outbox_dispatcher(sqlite_store& store, subscriber deliver) : outbox_dispatcher(store, std::move(deliver), options{}) {}
+  ~outbox_dispatcher();  // stops after the round in progress
+
+  void start();  // a background thread that runs until destruction
+  void wake();   // new events were committed
+  // One pass over everything due now, on the caller's thread; returns how many were delivered.
+  std::size_t run_once();
+
+ private:
+  void loop();
+  // Returns the events delivered this round and the time the next not-yet-due event is due.
+  std::size_t round(std::chrono::system_clock::time_point& next_due);
+
+  sqlite_store& store_;
+  subscriber deliver_;
+  options opts_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace tb::sqlite

@@ -1,0 +1,68 @@
+// RAII over the SQLite C API: a connection and its prepared statements. Failures throw
+// sqlite_error; the store turns them into error values at its edge.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace tb::sqlite {
+
+struct sqlite_error : std::runtime_error {
+  int code;
+  sqlite_error(int rc, const std::string& what) : std::runtime_error(what), code(rc) {}
+};
+
+class connection {
+ public:
+  explicit connection(const std::string& path, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void exec(const char* sql);
+  sqlite3* get() const { return db_; }
+  int changes() const { return sqlite3_changes(db_); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class statement {
+ public:
+  statement(connection& c, const char* sql);
+  ~statement();
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+
+  statement& bind(int i, std::string_view text);
+  statement& bind(int i, std::int64_t v);
+  statement& bind_null(int i);
+  // true while a row is available; resets itself when done.
+  bool step();
+  void reset();
+  std::string_view text(int col) const;
+  std::int64_t integer(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Resets a statement when leaving scope, so a throw mid-iteration leaves it reusable.
+class reset_guard {
+ public:
+  explicit reset_guard(statement& s) : s_(s) {}
+  ~reset_guard() { s_.reset(); }
+  reset_guard(const reset_guard&) = delete;
+  reset_guard& operator=(const reset_guard&) = delete;
+
+ private:
+  statement& s_;
+};
+
+}  // namespace tb::sqlite

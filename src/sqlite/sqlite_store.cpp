@@ -1,0 +1,436 @@
+#include "sqlite/sqlite_store.hpp"
+
+#include <optional>
+
+#include "sqlite/sqlite.hpp"
+
+namespace tb::sqlite {
+namespace {
+
+constexpr const char* schema = R"sql(
+  CREATE TABLE IF NOT EXISTS tickets (
+    seat  TEXT PRIMARY KEY,
+    item  TEXT NOT NULL,   -- canonical JSON
+    movie TEXT             -- Movie when it is a non-empty string, for GET /movies
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS tickets_by_movie ON tickets (movie);
+  CREATE TABLE IF NOT EXISTS events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id        TEXT NOT NULL UNIQUE,
+    event_type      TEXT NOT NULL,
+    seat            TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | dead
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+    reason          TEXT
+  );
+  CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending';
+  CREATE TABLE IF NOT EXISTS handled_events (
+    event_id   TEXT PRIMARY KEY,
+    outcome    TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+)sql";
+
+// Distinct movies by skipping through the index: one seek per movie, not a pass over tickets.
+constexpr const char* distinct_movies_sql = R"sql(
+  WITH RECURSIVE m(name) AS (
+    SELECT (SELECT min(movie) FROM tickets WHERE movie > '')
+    UNION ALL
+    SELECT (SELECT min(movie) FROM tickets WHERE movie > m.name) FROM m WHERE m.name IS NOT NULL)
+  SELECT name FROM m WHERE name IS NOT NULL)sql";
+
+json::object parse_item(std::string_view text) {
+  auto parsed = json::parse(text);
+  if (auto* v = std::get_if<json::value>(&parsed))
+    if (auto* o = v->if_object()) return std::move(*o);
+  throw sqlite_error(SQLITE_CORRUPT, "stored item is not a JSON object");
+}
+
+std::optional<std::string> movie_of(const json::object& item) {
+  const json::value* m = item.find(movie_key);
+  const std::string* s = m ? m->if_string() : nullptr;
+  if (!s || s->empty()) return std::nullopt;
+  return *s;
+}
+
+error store_failure(const std::exception& e) {
+  return {errc::unavailable, std::string("Store failure: ") + e.what()};
+}
+
+void configure(connection& c) {
+  c.exec("PRAGMA journal_mode = WAL");
+  // FULL: every commit is on disk before it is acknowledged; batching keeps that affordable.
+  c.exec("PRAGMA synchronous = FULL");
+}
+
+}  // namespace
+
+struct reader {
+  connection db;
+  statement get, scan, movies, events, pending, ping;
+  explicit reader(const std::string& path)
+      : db(path),
+        get(db, "SELECT item FROM tickets WHERE seat = ?"),
+        scan(db, "SELECT seat, item FROM tickets WHERE seat > ? ORDER BY seat LIMIT ?"),
+        movies(db, distinct_movies_sql),
+        events(db, "SELECT seq, status, body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+        pending(db,
+                "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
+                "WHERE status = 'pending' ORDER BY seq LIMIT ?"),
+        ping(db, "SELECT 1") {
+    db.exec("PRAGMA query_only = ON");
+  }
+};
+
+struct writer {
+  connection db;
+  statement begin, commit, rollback, savepoint, release, rollback_to;
+  statement select_item, insert_ticket, update_ticket, delete_ticket, insert_event;
+  statement handled, insert_handled, delivered, failed;
+  explicit writer(const std::string& path)
+      : db((configure_first(path), path)),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK"),
+        savepoint(db, "SAVEPOINT op"),
+        release(db, "RELEASE op"),
+        rollback_to(db, "ROLLBACK TO op"),
+        select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
+        insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+        update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
+        delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
+        insert_event(db, "INSERT INTO events (event_id, event_type, seat, body) VALUES (?, ?, ?, ?)"),
+        handled(db, "SELECT 1 FROM handled_events WHERE event_id = ?"),
+        insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
+        delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
+        failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?") {}
+
+  // The schema must exist before statements are prepared against it.
+  static int configure_first(const std::string& path) {
+    connection c(path);
+    configure(c);
+    c.exec(schema);
+    return 0;
+  }
+
+  void bind_movie(statement& s, int i, const json::object& item) {
+    if (auto m = movie_of(item)) s.bind(i, *m);
+    else s.bind_null(i);
+  }
+
+  std::optional<json::object> load(std::string_view seat) {
+    reset_guard g(select_item);
+    select_item.bind(1, seat);
+    if (!select_item.step()) return std::nullopt;
+    return parse_item(select_item.text(0));
+  }
+
+  void store(const std::string& seat, const json::object& item) {
+    reset_guard g(update_ticket);
+    update_ticket.bind(1, json::serialize(item));
+    bind_movie(update_ticket, 2, item);
+    update_ticket.bind(3, seat);
+    update_ticket.step();
+  }
+
+  void record_event(const json::value& event, std::string_view type, std::string_view seat) {
+    const json::value* id = event.if_object()->find("eventId");
+    reset_guard g(insert_event);
+    insert_event.bind(1, *id->if_string()).bind(2, type).bind(3, seat).bind(4, json::serialize(event));
+    insert_event.step();
+  }
+
+  void remember(const std::string& event_id, std::string_view outcome, const std::string& now) {
+    reset_guard g(insert_handled);
+    insert_handled.bind(1, event_id).bind(2, outcome).bind(3, now);
+    insert_handled.step();
+  }
+};
+
+sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
+  writer_ = std::make_unique<writer>(opts_.path);
+  writer_thread_ = std::thread([this] { writer_loop(); });
+}
+
+sqlite_store::~sqlite_store() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  writer_thread_.join();
+}
+
+void sqlite_store::on_event_recorded(std::function<void()> f) {
+  std::lock_guard lock(queue_mutex_);
+  on_event_recorded_ = std::move(f);
+}
+
+template <class F>
+auto sqlite_store::with_reader(F&& f) -> decltype(f(std::declval<reader&>())) {
+  std::unique_ptr<reader> r;
+  try {
+    {
+      std::lock_guard lock(readers_mutex_);
+      if (!readers_.empty()) {
+        r = std::move(readers_.back());
+        readers_.pop_back();
+      }
+    }
+    if (!r) r = std::make_unique<reader>(opts_.path);
+    auto out = f(*r);
+    std::lock_guard lock(readers_mutex_);
+    readers_.push_back(std::move(r));
+    return out;
+  } catch (const std::exception& e) {
+    return store_failure(e);  // the connection is dropped, a fresh one replaces it next time
+  }
+}
+
+template <class T, class Apply>
+void sqlite_store::submit(Apply apply, completion<T> done, bool records_event) {
+  auto slot = std::make_shared<std::optional<result<T>>>();
+  write_op op;
+  op.records_event = records_event;
+  op.apply = [slot, apply = std::move(apply)](writer& w) mutable { slot->emplace(apply(w)); };
+  op.finish = [slot, done = std::move(done)](bool committed) {
+    if (!committed || !slot->has_value())
+      return done(error{errc::unavailable, "Store failure: the write was not committed"});
+    done(std::move(**slot));
+  };
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_) {
+      queue_.push_back(std::move(op));
+      op.finish = nullptr;
+    }
+  }
+  if (op.finish) return op.finish(false);  // shutting down: refuse rather than lose it
+  queue_cv_.notify_one();
+}
+
+void sqlite_store::writer_loop() {
+  writer& w = *writer_;
+  std::vector<write_op> batch;
+  for (;;) {
+    std::function<void()> notify;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued write is done
+      while (!queue_.empty() && batch.size() < opts_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      notify = on_event_recorded_;
+    }
+    bool committed = false;
+    bool recorded = false;
+    try {
+      w.begin.step();
+      for (auto& op : batch) {
+        // A savepoint per write: one failing statement undoes only its own write.
+        w.savepoint.step();
+        try {
+          op.apply(w);
+          w.release.step();
+          recorded = recorded || op.records_event;
+        } catch (const std::exception&) {
+          w.rollback_to.step();
+          w.release.step();
+        }
+      }
+      w.commit.step();
+      committed = true;
+    } catch (const std::exception&) {
+      try {
+        w.rollback.step();
+      } catch (const std::exception&) {
+        // no transaction left to roll back
+      }
+    }
+    for (auto& op : batch) op.finish(committed);
+    batch.clear();
+    if (committed && recorded && notify) notify();
+  }
+}
+
+result<std::optional<std::string>> sqlite_store::get(std::string_view seat) {
+  return with_reader([&](reader& r) -> result<std::optional<std::string>> {
+    reset_guard g(r.get);
+    r.get.bind(1, seat);
+    if (!r.get.step()) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(r.get.text(0)));
+  });
+}
+
+result<item_page> sqlite_store::scan(std::string_view after, std::size_t limit) {
+  return with_reader([&](reader& r) -> result<item_page> {
+    reset_guard g(r.scan);
+    // One more row than asked tells whether more remain.
+    r.scan.bind(1, after).bind(2, static_cast<std::int64_t>(limit) + 1);
+    item_page page;
+    page.items.reserve(limit);
+    std::string last;
+    while (r.scan.step()) {
+      if (page.items.size() == limit) {
+        page.last_seat = std::move(last);
+        break;
+      }
+      last = std::string(r.scan.text(0));
+      page.items.emplace_back(r.scan.text(1));
+    }
+    return page;
+  });
+}
+
+result<std::vector<std::string>> sqlite_store::movies() {
+  return with_reader([&](reader& r) -> result<std::vector<std::string>> {
+    reset_guard g(r.movies);
+    std::vector<std::string> out;
+    while (r.movies.step()) out.emplace_back(r.movies.text(0));
+    return out;
+  });
+}
+
+result<void> sqlite_store::ping() {
+  return with_reader([&](reader& r) -> result<void> {
+    reset_guard g(r.ping);
+    r.ping.step();
+    return ok;
+  });
+}
+
+void sqlite_store::create(json::object item, completion<void> done) {
+  submit<void>(
+      [item = std::move(item)](writer& w) -> result<void> {
+        reset_guard g(w.insert_ticket);
+        w.insert_ticket.bind(1, seat_of(item)).bind(2, json::serialize(item));
+        w.bind_movie(w.insert_ticket, 3, item);
+        w.insert_ticket.step();
+        if (w.db.changes() == 0) return error{errc::conflict, "Ticket already exists"};
+        return ok;
+      },
+      std::move(done));
+}
+
+void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
+  const bool price_change = cmd.update.is_price_change;
+  submit<update_outcome>(
+      [cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
+        auto old_item = w.load(cmd.update.seat);
+        if (!old_item) return not_found("Ticket not found");
+        json::object item = *old_item;
+        if (cmd.update.is_price_change)
+          apply_price_change(item, *cmd.update.value.if_number(), cmd.now);
+        else
+          item.set(cmd.update.key, cmd.update.value);
+        if (auto size = check_item_size(item); !size) return size.err();
+        w.store(cmd.update.seat, item);
+        update_outcome out{std::move(*old_item), std::move(item), false};
+        if (cmd.update.is_price_change) {
+          w.record_event(make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now),
+                         price_change_initiated, cmd.update.seat);
+          out.event_recorded = true;
+        }
+        return out;
+      },
+      std::move(done), price_change);
+}
+
+void sqlite_store::remove(std::string seat, completion<json::object> done) {
+  submit<json::object>(
+      [seat = std::move(seat)](writer& w) -> result<json::object> {
+        reset_guard g(w.delete_ticket);
+        w.delete_ticket.bind(1, seat);
+        if (!w.delete_ticket.step()) return not_found("Ticket not found");
+        json::object item = parse_item(w.delete_ticket.text(0));
+        while (w.delete_ticket.step()) {
+        }
+        return item;
+      },
+      std::move(done));
+}
+
+void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
+  submit<metadata_outcome>(
+      [cmd = std::move(cmd)](writer& w) -> result<metadata_outcome> {
+        const price_change_event& e = cmd.event;
+        {
+          reset_guard g(w.handled);
+          w.handled.bind(1, e.event_id);
+          if (w.handled.step()) return metadata_outcome::duplicate;
+        }
+        auto item = w.load(e.seat);
+        if (!item) {
+          w.remember(e.event_id, "missing", cmd.now);
+          return metadata_outcome::missing;
+        }
+        const json::value* price = item->find(price_key);
+        if (!price || !price->if_number() || !(*price->if_number() == e.new_price)) {
+          w.remember(e.event_id, "stale", cmd.now);
+          return metadata_outcome::stale;
+        }
+        for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
+        w.store(e.seat, *item);
+        w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
+                       price_change_processed, e.seat);
+        w.remember(e.event_id, "applied", cmd.now);
+        return metadata_outcome::applied;
+      },
+      std::move(done), true);
+}
+
+result<std::vector<logged_event>> sqlite_store::events_after(std::int64_t after, std::size_t limit) {
+  return with_reader([&](reader& r) -> result<std::vector<logged_event>> {
+    reset_guard g(r.events);
+    r.events.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<logged_event> out;
+    while (r.events.step())
+      out.push_back({r.events.integer(0), std::string(r.events.text(1)), std::string(r.events.text(2)),
+                     std::string(r.events.text(3))});
+    return out;
+  });
+}
+
+result<std::vector<outbox_event>> sqlite_store::pending_events(std::size_t limit) {
+  return with_reader([&](reader& r) -> result<std::vector<outbox_event>> {
+    reset_guard g(r.pending);
+    r.pending.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<outbox_event> out;
+    while (r.pending.step())
+      out.push_back({r.pending.integer(0), std::string(r.pending.text(1)), std::string(r.pending.text(2)),
+                     std::string(r.pending.text(3)), r.pending.integer(4), r.pending.integer(5)});
+    return out;
+  });
+}
+
+void sqlite_store::mark_delivered(std::vector<std::int64_t> seqs, completion<void> done) {
+  submit<void>(
+      [seqs = std::move(seqs)](writer& w) -> result<void> {
+        for (auto seq : seqs) {
+          reset_guard g(w.delivered);
+          w.delivered.bind(1, seq);
+          w.delivered.step();
+        }
+        return ok;
+      },
+      std::move(done));
+}
+
+void sqlite_store::mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms,
+                               bool dead, std::string reason, completion<void> done) {
+  submit<void>(
+      [=, reason = std::move(reason)](writer& w) -> result<void> {
+        reset_guard g(w.failed);
+        w.failed.bind(1, dead ? "dead" : "pending").bind(2, attempts).bind(3, next_attempt_ms);
+        w.failed.bind(4, reason).bind(5, seq);
+        w.failed.step();
+        return ok;
+      },
+      std::move(done));
+}
+
+}  // namespace tb::sqlite

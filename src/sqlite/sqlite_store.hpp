@@ -1,0 +1,88 @@
+// The embedded store: tickets, the event outbox and the handled-event ids in one SQLite file
+// (WAL, fsync on commit). One writer thread applies writes in batches, one transaction and one
+// fsync per batch (group commit); reads run on the caller's thread from a connection pool.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/ports.hpp"
+
+namespace tb::sqlite {
+
+class connection;
+struct reader;
+struct writer;
+
+struct outbox_event {
+  std::int64_t seq = 0;
+  std::string event_id;
+  std::string seat;
+  std::string body;
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_ms = 0;  // unix ms; 0 means now
+};
+
+class sqlite_store final : public ticket_store, public event_log {
+ public:
+  struct options {
+    std::string path;                // the database file
+    std::size_t max_batch = 512;     // writes per transaction
+  };
+
+  explicit sqlite_store(options opts);  // throws sqlite_error when the file cannot be opened
+  ~sqlite_store() override;             // finishes queued writes, then stops the writer
+
+  result<std::optional<std::string>> get(std::string_view seat) override;
+  result<item_page> scan(std::string_view after, std::size_t limit) override;
+  result<std::vector<std::string>> movies() override;
+  result<void> ping() override;
+  void create(json::object item, completion<void> done) override;
+  void update(update_command cmd, completion<update_outcome> done) override;
+  void remove(std::string seat, completion<json::object> done) override;
+  void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) override;
+
+  result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) override;
+
+  // The local bus's side of the outbox.
+  result<std::vector<outbox_event>> pending_events(std::size_t limit);
+  void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
+  void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
+                   std::string reason, completion<void> done);
+  // Called (on the writer thread) after a commit that recorded at least one event.
+  void on_event_recorded(std::function<void()> f);
+
+ private:
+  struct write_op {
+    std::function<void(writer&)> apply;       // inside the batch's transaction
+    std::function<void(bool committed)> finish;  // after the commit (or its failure)
+    bool records_event = false;
+  };
+
+  template <class T, class Apply>
+  void submit(Apply apply, completion<T> done, bool records_event = false);
+  void writer_loop();
+  template <class F>
+  auto with_reader(F&& f) -> decltype(f(std::declval<reader&>()));
+
+  options opts_;
+  std::unique_ptr<writer> writer_;
+  std::mutex readers_mutex_;
+  std::vector<std::unique_ptr<reader>> readers_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<write_op> queue_;
+  bool stopping_ = false;
+  std::function<void()> on_event_recorded_;
+  std::thread writer_thread_;
+};
+
+}  // namespace tb::sqlite

@@ -1,0 +1,61 @@
+#include "core/json.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tb::json {
+namespace {
+
+std::string roundtrip(std::string_view text) {
+  auto parsed = parse(text);
+  if (auto* f = std::get_if<parse_failure>(&parsed)) return "error: " + f->detail;
+  return serialize(std::get<value>(parsed));
+}
+
+TEST(Json, NumbersNeverBecomeDoubles) {
+  EXPECT_EQ(roundtrip(R"({"Price":15.99})"), R"({"Price":15.99})");
+  EXPECT_EQ(roundtrip(R"({"Price":15.990})"), R"({"Price":15.99})");
+  EXPECT_EQ(roundtrip(R"([1e2,0.1,-0,12345678901234567890123456789012345678])"),
+            "[100,0.1,0,12345678901234567890123456789012345678]");
+  EXPECT_EQ(roundtrip("0.30000000000000004"), "0.30000000000000004");
+}
+
+TEST(Json, KeepsMemberOrderAndLastDuplicateWins) {
+  EXPECT_EQ(roundtrip(R"({"b":1,"a":2,"b":3})"), R"({"b":3,"a":2})");
+  std::string many = "{";
+  for (int i = 0; i < 50; ++i) many += "\"k" + std::to_string(i % 20) + "\":" + std::to_string(i) + ",";
+  many.back() = '}';
+  auto out = roundtrip(many);
+  EXPECT_EQ(out.find("\"k0\":40"), 1u);  // first position, last value
+  EXPECT_EQ(std::get<value>(parse(many)).if_object()->size(), 20u);
+}
+
+TEST(Json, EscapesStringsAndKeepsUnicode) {
+  EXPECT_EQ(roundtrip(R"(["a\"b\\c\n\u0001","h\u00e9llo ✓"])"), "[\"a\\\"b\\\\c\\n\\u0001\",\"héllo ✓\"]");
+}
+
+TEST(Json, RejectsMalformedAndHostileInput) {
+  for (auto bad : {"", "{", "{\"a\":}", "[1,]", "{'a':1}", "nul", "1 2", "{\"a\":1}x", "\"\xff\"", "NaN"}) {
+    auto parsed = parse(bad);
+    EXPECT_TRUE(std::holds_alternative<parse_failure>(parsed)) << bad;
+  }
+  std::string deep(33, '[');
+  deep += std::string(33, ']');
+  EXPECT_TRUE(std::holds_alternative<parse_failure>(parse(deep)));
+  std::string ok_depth(32, '[');
+  ok_depth += std::string(32, ']');
+  EXPECT_TRUE(std::holds_alternative<value>(parse(ok_depth)));
+}
+
+TEST(Json, NumberOutOfRangeIsReportedAsSuch) {
+  auto parsed = parse("[1e400]");
+  auto* f = std::get_if<parse_failure>(&parsed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->kind, parse_error::number);
+  parsed = parse("123456789012345678901234567890123456789");
+  f = std::get_if<parse_failure>(&parsed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->kind, parse_error::number);
+}
+
+}  // namespace
+}  // namespace tb::json
