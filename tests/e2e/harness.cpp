@@ -1,0 +1,234 @@
+#include "e2e/harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tb::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string binary_path() { return TB_BINARY; }
+
+temp_dir::temp_dir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / ("tb-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string http_response::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+pid_t spawn(const std::vector<std::string>& args, int out_fd, int err_fd) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    if (out_fd >= 0) dup2(out_fd, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+http_response to_response(bhttp::response<bhttp::string_body>& res) {
+  http_response out;
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = std::move(res.body());
+  return out;
+}
+
+bhttp::request<bhttp::string_body> make_request(const std::string& method, const std::string& target,
+                                                const std::string& body,
+                                                const std::map<std::string, std::string>& headers) {
+  bhttp::request<bhttp::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  if (!body.empty() && headers.find("Content-Type") == headers.end()) req.set(bhttp::field::content_type, "application/json");
+  req.body() = body;
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "DELETE") req.prepare_payload();
+  return req;
+}
+
+}  // namespace
+
+server_process::server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
+  static int counter = 0;
+  log_path_ = data_dir.parent_path() / (data_dir.filename().string() + ".server" + std::to_string(++counter) + ".log");
+  int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> args{binary_path(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir.string()};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = spawn(args, fd, fd);
+  close(fd);
+  static const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string text = read_file(log_path_);
+    if (std::regex_search(text, m, listening)) {
+      port_ = static_cast<unsigned short>(std::stoi(m[1]));
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("server exited before listening: " + text);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill9();
+  throw std::runtime_error("server did not log 'listening on' in time");
+}
+
+server_process::~server_process() {
+  if (pid_ > 0) kill9();
+}
+
+void server_process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int server_process::terminate(std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill9();
+  return -1;
+}
+
+std::string server_process::log() const { return read_file(log_path_); }
+
+http_response request(unsigned short port, const std::string& method, const std::string& target,
+                      const std::string& body, const std::map<std::string, std::string>& headers) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  auto req = make_request(method, target, body, headers);
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(stream, buffer, parser);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  return to_response(parser.get());
+}
+
+http_response get(unsigned short port, const std::string& target) { return request(port, "GET", target); }
+
+std::string raw_exchange(unsigned short port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  asio::write(stream.socket(), asio::buffer(bytes));
+  std::string out;
+  char buf[4096];
+  stream.expires_after(timeout);
+  for (;;) {
+    beast::error_code ec;
+    std::size_t n = stream.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+struct http_client::impl {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+};
+
+http_client::http_client(unsigned short port) : impl_(new impl) {
+  impl_->stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+}
+
+http_client::~http_client() { delete impl_; }
+
+http_response http_client::send(const std::string& method, const std::string& target, const std::string& body) {
+  impl_->stream.expires_after(std::chrono::seconds(30));
+  auto req = make_request(method, target, body, {});
+  bhttp::write(impl_->stream, req);
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  bhttp::read(impl_->stream, impl_->buffer, parser);
+  return to_response(parser.get());
+}
+
+command_result run_cli(const std::vector<std::string>& args) {
+  temp_dir tmp;
+  auto out_path = tmp.path() / "out";
+  auto err_path = tmp.path() / "err";
+  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> full{binary_path()};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_t pid = spawn(full, out_fd, err_fd);
+  close(out_fd);
+  close(err_fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  command_result r;
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+}  // namespace tb::test
