@@ -1,0 +1,109 @@
+// Hot paths of a request, without I/O: decimal parse/print, item JSON decode/encode, validation,
+// the discount rule, and routing through the router with a store that answers from memory.
+#include <benchmark/benchmark.h>
+
+#include "app/router.hpp"
+#include "core/decimal.hpp"
+#include "core/json.hpp"
+#include "core/price_change.hpp"
+#include "core/ticket.hpp"
+
+namespace {
+
+using namespace tb;
+
+constexpr std::string_view item_text =
+    R"({"Theatre-Seat":"S-00042","Movie":"Movie 42","Price":10.98,"Row":"S","Seat":42,"Tags":["imax","3d"]})";
+
+void BM_DecimalParse(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(decimal::parse("15.990"));
+}
+BENCHMARK(BM_DecimalParse);
+
+void BM_DecimalPrint(benchmark::State& state) {
+  decimal d = *decimal::parse("15.99");
+  for (auto _ : state) benchmark::DoNotOptimize(d.to_string());
+}
+BENCHMARK(BM_DecimalPrint);
+
+void BM_PercentDecrease(benchmark::State& state) {
+  decimal old_price = *decimal::parse("15.99"), new_price = *decimal::parse("12.99");
+  for (auto _ : state) benchmark::DoNotOptimize(decimal::percent_decrease(old_price, new_price));
+}
+BENCHMARK(BM_PercentDecrease);
+
+void BM_ItemDecode(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(json::parse(item_text));
+}
+BENCHMARK(BM_ItemDecode);
+
+void BM_ItemEncode(benchmark::State& state) {
+  json::value v = std::get<json::value>(json::parse(item_text));
+  for (auto _ : state) benchmark::DoNotOptimize(json::serialize(v));
+}
+BENCHMARK(BM_ItemEncode);
+
+void BM_ValidateNewTicket(benchmark::State& state) {
+  for (auto _ : state) {
+    auto body = parse_body_object(item_text);
+    benchmark::DoNotOptimize(validate_new_ticket(std::move(*body)));
+  }
+}
+BENCHMARK(BM_ValidateNewTicket);
+
+// Answers from memory, at once: what is left is the router's own cost.
+class memory_store final : public ticket_store {
+ public:
+  result<std::optional<std::string>> get(std::string_view) override { return std::optional<std::string>(std::string(item_text)); }
+  result<item_page> scan(std::string_view, std::size_t) override { return item_page{}; }
+  result<std::vector<std::string>> movies() override { return std::vector<std::string>{}; }
+  result<void> ping() override { return ok; }
+  void create(json::object, completion<void> done) override { done(ok); }
+  void update(update_command cmd, completion<update_outcome> done) override {
+    json::object item = *std::get<json::value>(json::parse(item_text)).if_object();
+    update_outcome out{item, item, cmd.update.is_price_change};
+    apply_price_change(out.new_item, *cmd.update.value.if_number(), cmd.now);
+    done(std::move(out));
+  }
+  void remove(std::string, completion<json::object> done) override { done(json::object{}); }
+  void apply_price_metadata(metadata_command, completion<metadata_outcome> done) override {
+    done(metadata_outcome::applied);
+  }
+};
+
+void BM_RouteGetTicket(benchmark::State& state) {
+  memory_store store;
+  system_clock clock;
+  router r(store, nullptr, clock);
+  for (auto _ : state) {
+    api_request req{"GET", "/ticket", {{"Theatre-Seat", "S-00042"}}, {}};
+    r.handle(std::move(req), [](api_response res) { benchmark::DoNotOptimize(res); });
+  }
+}
+BENCHMARK(BM_RouteGetTicket);
+
+void BM_RoutePostTicket(benchmark::State& state) {
+  memory_store store;
+  system_clock clock;
+  router r(store, nullptr, clock);
+  for (auto _ : state) {
+    api_request req{"POST", "/ticket", {}, std::string(item_text)};
+    r.handle(std::move(req), [](api_response res) { benchmark::DoNotOptimize(res); });
+  }
+}
+BENCHMARK(BM_RoutePostTicket);
+
+void BM_RoutePatchPrice(benchmark::State& state) {
+  memory_store store;
+  system_clock clock;
+  router r(store, nullptr, clock);
+  for (auto _ : state) {
+    api_request req{"PATCH", "/ticket", {}, R"({"Theatre-Seat":"S-00042","updateKey":"Price","updateValue":12.99})"};
+    r.handle(std::move(req), [](api_response res) { benchmark::DoNotOptimize(res); });
+  }
+}
+BENCHMARK(BM_RoutePatchPrice);
+
+}  // namespace
+
+BENCHMARK_MAIN();

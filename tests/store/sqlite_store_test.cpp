@@ -1,0 +1,91 @@
+// The store contract on the SQLite adapter, plus what only the local store promises: the outbox.
+#include "sqlite/sqlite_store.hpp"
+
+#include <filesystem>
+#include <random>
+
+#include "store/ticket_store_contract.hpp"
+
+namespace tb::test {
+
+struct sqlite_adapter {};
+
+namespace {
+// Each test's database lives in one directory, removed when the test program ends.
+class scratch_environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::random_device rd;
+    dir = std::filesystem::temp_directory_path() / ("tb-store-" + std::to_string(rd()));
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+};
+auto* const scratch = ::testing::AddGlobalTestEnvironment(new scratch_environment);
+std::filesystem::path scratch_dir() { return static_cast<scratch_environment*>(scratch)->dir; }
+}  // namespace
+
+template <>
+struct store_traits<sqlite_adapter> {
+  static std::unique_ptr<ticket_store> make() {
+    static int n = 0;
+    return std::make_unique<sqlite::sqlite_store>(
+        sqlite::sqlite_store::options{(scratch_dir() / ("t" + std::to_string(++n) + ".db")).string()});
+  }
+};
+
+using Adapters = ::testing::Types<sqlite_adapter>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, TicketStoreContract, Adapters);
+
+TEST(SqliteOutbox, PriceChangeEventIsStoredWithTheWriteAndProcessedOnce) {
+  sqlite::sqlite_store store({(scratch_dir() / "outbox.db").string()});
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  update_command cmd{{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-42"};
+  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); }));
+
+  auto pending = store.pending_events(10);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].event_id, "evt-42");
+  EXPECT_NE((*pending)[0].body.find(R"("eventType":"PriceChangeInitiated")"), std::string::npos);
+
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.mark_delivered({(*pending)[0].seq}, done); }));
+  EXPECT_TRUE(store.pending_events(10)->empty());
+  auto log = store.events_after(0, 10);
+  ASSERT_TRUE(log);
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].status, "delivered");
+}
+
+TEST(SqliteOutbox, FailedEventsWaitForRetryThenParkAsDead) {
+  sqlite::sqlite_store store({(scratch_dir() / "dead.db").string()});
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  update_command cmd{{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"};
+  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); }));
+  auto seq = (*store.pending_events(1))[0].seq;
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.mark_failed(seq, 1, 123, false, "timeout", done); }));
+  auto retry = *store.pending_events(1);
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].attempts, 1);
+  EXPECT_EQ(retry[0].next_attempt_ms, 123);
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.mark_failed(seq, 2, 0, true, "bad event", done); }));
+  EXPECT_TRUE(store.pending_events(1)->empty());
+  auto log = *store.events_after(0, 1);
+  EXPECT_EQ(log[0].status, "dead");
+  EXPECT_EQ(log[0].reason, "bad event");
+}
+
+TEST(SqliteStore, DataSurvivesReopening) {
+  auto path = (scratch_dir() / "reopen.db").string();
+  {
+    sqlite::sqlite_store store({path});
+    ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M"})"), done); }));
+  }
+  sqlite::sqlite_store store({path});
+  auto item = store.get("s");
+  ASSERT_TRUE(item && *item);
+  EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
+}
+
+}  // namespace tb::test
