@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "app/log.hpp"
 #include "sqlite/sqlite.hpp"
 
 namespace tb::sqlite {
@@ -65,6 +66,13 @@ void configure(connection& c) {
   c.exec("PRAGMA synchronous = FULL");
 }
 
+// Reads come from the page cache through a mapping instead of a read() copy per page.
+constexpr const char* mmap_pragma = "PRAGMA mmap_size = 1073741824";
+
+// The writer asks for a checkpoint once the WAL holds this many pages; the checkpointer thread
+// does it, so the database file's fsync is never on a commit's path.
+constexpr int checkpoint_pages = 1000;
+
 }  // namespace
 
 struct reader {
@@ -81,6 +89,7 @@ struct reader {
                 "WHERE status = 'pending' ORDER BY seq LIMIT ?"),
         ping(db, "SELECT 1") {
     db.exec("PRAGMA query_only = ON");
+    db.exec(mmap_pragma);
   }
 };
 
@@ -113,6 +122,19 @@ struct writer {
     configure(c);
     c.exec(schema);
     return 0;
+  }
+
+  void configure_writer(sqlite_store* store) {
+    db.exec(mmap_pragma);
+    db.exec("PRAGMA synchronous = FULL");
+    // Replaces SQLite's automatic checkpoint (which would run on this thread, inside a commit).
+    sqlite3_wal_hook(
+        db.get(),
+        [](void* arg, sqlite3*, const char*, int pages) {
+          if (pages >= checkpoint_pages) static_cast<sqlite_store*>(arg)->request_checkpoint();
+          return SQLITE_OK;
+        },
+        store);
   }
 
   void bind_movie(statement& s, int i, const json::object& item) {
@@ -151,7 +173,10 @@ struct writer {
 
 sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   writer_ = std::make_unique<writer>(opts_.path);
+  writer_->configure_writer(this);
+  checkpoint_db_ = std::make_unique<connection>(opts_.path);
   writer_thread_ = std::thread([this] { writer_loop(); });
+  checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
 }
 
 sqlite_store::~sqlite_store() {
@@ -161,6 +186,35 @@ sqlite_store::~sqlite_store() {
   }
   queue_cv_.notify_all();
   writer_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  checkpoint_thread_.join();
+}
+
+void sqlite_store::request_checkpoint() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_wanted_ = true;
+  }
+  checkpoint_cv_.notify_one();
+}
+
+void sqlite_store::checkpoint_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mutex_);
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what no reader still needs and never blocks the writer or the readers.
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
+  }
 }
 
 void sqlite_store::on_event_recorded(std::function<void()> f) {

@@ -58,6 +58,8 @@ class sqlite_store final : public ticket_store, public event_log {
                    std::string reason, completion<void> done);
   // Called (on the writer thread) after a commit that recorded at least one event.
   void on_event_recorded(std::function<void()> f);
+  // The WAL has grown: checkpoint it on the background thread.
+  void request_checkpoint();
 
  private:
   struct write_op {
@@ -83,6 +85,14 @@ class sqlite_store final : public ticket_store, public event_log {
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
   std::thread writer_thread_;
+
+  void checkpoint_loop();
+  std::unique_ptr<connection> checkpoint_db_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stopping_ = false;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace tb::sqlite
