@@ -38,6 +38,8 @@ OUT=${OUT:-$REPO/build/bench}
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 RAW=$OUT/raw
 cd "$REPO"
+exec 9> "$OUT/.lock"
+flock -n 9 || die "another bench run is using $OUT (lock $OUT/.lock)"
 
 # --- knobs -----------------------------------------------------------------------------------
 secs() {  # wrk duration (10, 10s, 2m, 1h) -> whole seconds
@@ -46,7 +48,8 @@ secs() {  # wrk duration (10, 10s, 2m, 1h) -> whole seconds
   [[ $n =~ ^[0-9]+$ ]] || die "bad duration '$v' (use e.g. 10s, 2m)"
   case $v in *m) echo $((n * 60)) ;; *h) echo $((n * 3600)) ;; *) echo "$n" ;; esac
 }
-DUR_S=$(secs "$DUR") WARM_S=$(secs "$WARM")
+DUR_S=$(secs "$DUR") || exit 1
+WARM_S=$(secs "$WARM") || exit 1
 [ "$DUR_S" -ge 1 ] || die "DUR must be at least 1s"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $PORT_BASE =~ ^[0-9]+$ ]] || die "PORT_BASE must be a port number"
@@ -90,7 +93,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' \
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ticket-bench.XXXXXX")
 OURS_PID="" PEER_PID="" WRK_PID="" NGINX_PREFIX="" NGINX_PID=""
 
-alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
+alive() { local st; st=$(sed 's/.*) //' "/proc/${1:-none}/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$st" ] && [ "$st" != Z ]; }
 stop_pid() {  # TERM, up to 10 s, then KILL; reaps our own children
   local pid=$1
   [ -n "$pid" ] || return 0
@@ -139,7 +142,7 @@ wait_ready() {  # NAME PID LOG URL: until the server answers HTTP (30 s at most)
   for _ in $(seq 300); do
     alive "$pid" || { tail -n 20 "$logf" >&2 || true; die "$name exited before it was ready (log: $logf)"; }
     if curl -s -o /dev/null --max-time 1 "$url/movies"; then
-      grep -m1 -o 'listening on http://[^ ]*' "$logf" >/dev/null 2>&1 && log "$name: $(grep -m1 -o 'listening on http://[^ ]*' "$logf")"
+      grep -m1 -o 'listening on http://[^ "]*' "$logf" >/dev/null 2>&1 && log "$name: $(grep -m1 -o 'listening on http://[^ "]*' "$logf")"
       return 0
     fi
     sleep 0.1
@@ -204,10 +207,10 @@ mkdir -p "$TMP/ours-data"
 if [ -n "$OURS_CMD" ]; then
   cmd=${OURS_CMD//\{PORT\}/$OURS_PORT}; cmd=${cmd//\{DATA\}/$TMP/ours-data}
   OURS_DESC="OURS_CMD: $cmd"
-  PORT=$OURS_PORT DATA_DIR=$TMP/ours-data HOST=127.0.0.1 bash -c "exec $cmd" > "$RAW/server.ours.log" 2>&1 &
+  PORT=$OURS_PORT DATA_DIR=$TMP/ours-data HOST=127.0.0.1 bash -c "exec $cmd" > "$RAW/server.ours.log" 2>&1 9>&- &
 else
   OURS_DESC="$BIN serve --host 127.0.0.1 --port $OURS_PORT --data-dir <fresh temp dir>"
-  "$BIN" serve --host 127.0.0.1 --port "$OURS_PORT" --data-dir "$TMP/ours-data" > "$RAW/server.ours.log" 2>&1 &
+  "$BIN" serve --host 127.0.0.1 --port "$OURS_PORT" --data-dir "$TMP/ours-data" > "$RAW/server.ours.log" 2>&1 9>&- &
 fi
 OURS_PID=$!
 log "ours: $OURS_DESC (pid $OURS_PID)"
@@ -225,7 +228,7 @@ PEER_LIST_BYTES="" PEER_LIST_ITEMS="" PEER_LIST_S="" PEER_RSS_SEED="" PEER_RSS_L
 if [ "$SKIP_PEER" != 1 ]; then
   port_busy "$PEER_PORT" && die "port $PEER_PORT is already in use (set PORT_BASE)"
   mkdir -p "$TMP/peer-data"
-  HOST=127.0.0.1 node "$PEER_DIR/server.js" "$PEER_PORT" "$TMP/peer-data/tickets.db" > "$RAW/server.peer.log" 2>&1 &
+  HOST=127.0.0.1 node "$PEER_DIR/server.js" "$PEER_PORT" "$TMP/peer-data/tickets.db" > "$RAW/server.peer.log" 2>&1 9>&- &
   PEER_PID=$!
   log "peer: node server.js $PEER_PORT (pid $PEER_PID)"
   wait_ready peer "$PEER_PID" "$RAW/server.peer.log" "$PEER_URL"
@@ -246,7 +249,7 @@ if [ "$SKIP_NGINX" != 1 ]; then
   [ -n "$NGINX_PORT" ] || die "no 'listen 127.0.0.1:PORT' in $KIT/peers/nginx/nginx.conf"
   port_busy "$NGINX_PORT" && die "port $NGINX_PORT (nginx ceiling) is already in use"
   NGINX_URL=http://127.0.0.1:$NGINX_PORT
-  timeout 30 "$NGINX" -p "$NGINX_PREFIX" -c nginx.conf -e stderr 2> "$RAW/server.nginx.log" \
+  timeout 30 "$NGINX" -p "$NGINX_PREFIX" -c nginx.conf -e stderr 2> "$RAW/server.nginx.log" 9>&- \
     || { cat "$RAW/server.nginx.log" >&2; die "nginx did not start"; }
   for _ in $(seq 100); do [ -s "$NGINX_PREFIX/run/nginx.pid" ] && break; sleep 0.1; done
   NGINX_PID=$(cat "$NGINX_PREFIX/run/nginx.pid" 2>/dev/null || true)
@@ -268,10 +271,11 @@ log "plan: $nscen target/scenario pairs x (${RUNS} x ${DUR_S}s + ${WARM_S}s warm
 # one wrk run: SCENARIO TARGET RUN|warm WRK-ARGS...  (RUN_ID keeps POST seats unique per run)
 wrk_run() {
   local scen=$1 target=$2 run=$3 logf pids t0 t1 s0 s1 rc=0 res d; shift 3
+  [ "$run" = warm ] && [ "$WARM_S" = 0 ] && return 0
   if [ "$run" = warm ]; then logf=$RAW/warm.$scen.$target.log; d=$WARM_S; else logf=$RAW/$scen.$target.$run.log; d=$DUR_S; fi
   pids=$(target_pids "$target")
   t0=$(ticks "$pids"); s0=$(date +%s%N)
-  SCENARIO=$([ "$target" = nginx ] && echo nginx_static || echo "$scen") RUN_ID="$target$run-$(date +%s%N)" timeout -k 5 $((d + 60)) wrk "$@" > "$logf" 2>&1 &
+  SCENARIO=$([ "$target" = nginx ] && echo nginx_static || echo "$scen") RUN_ID="$target$run-$(date +%s%N)" timeout -k 5 $((d + 60)) wrk "$@" > "$logf" 2>&1 9>&- &
   WRK_PID=$!
   wait "$WRK_PID" || rc=$?
   WRK_PID=""
@@ -437,7 +441,7 @@ for name, s in out["scenarios"].items():
                      f(v["server_cores"], 2), rn, rp, errs))
         first = False
 print("-" * 90)
-print("* nginx: static GET / with a fixed 121-byte body (loopback HTTP ceiling), measured in the get_ticket rounds.")
+if any("nginx" in s["targets"] for s in out["scenarios"].values()): print("* nginx: static GET / with a fixed 121-byte body (loopback HTTP ceiling), measured in the get_ticket rounds.")
 print("  srv_cpu: cores used by the server during the run; errors: non-2xx/3xx + socket errors summed over runs.")
 mib = lambda v: "-" if v is None else "%.1f MiB" % (v / 1024.0)
 for t in ("ours", "peer"):
