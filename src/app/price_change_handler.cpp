@@ -26,6 +26,14 @@ std::string content_id(std::string_view message) {
   return boost::uuids::to_string(generate(message.data(), message.size()));
 }
 
+// The message's own eventId when it has one, as parse_price_change_event would pick it.
+std::string own_event_id(const json::value& message, const std::string& fallback_id) {
+  const json::object* o = message.if_object();
+  const json::value* id = o ? o->find("eventId") : nullptr;
+  const std::string* s = id ? id->if_string() : nullptr;
+  return s && !s->empty() ? *s : fallback_id;
+}
+
 handler_outcome from_store(metadata_outcome o) {
   switch (o) {
     case metadata_outcome::applied: return handler_outcome::applied;
@@ -40,16 +48,19 @@ handler_outcome from_store(metadata_outcome o) {
 
 void price_change_handler::handle(std::string_view message, std::string fallback_id,
                                   completion<handler_outcome> done) {
+  // Known before parsing, so even a rejection of unreadable text names the message it was.
+  if (fallback_id.empty()) fallback_id = content_id(message);
   auto parsed = json::parse(message);
   auto* v = std::get_if<json::value>(&parsed);
   if (!v) {
-    log_line("warn", "rejected malformed event", {{"reason", "message is not valid JSON"}});
+    log_line("warn", "rejected malformed event",
+             {{"eventId", fallback_id}, {"reason", "message is not valid JSON"}});
     return done(bad_request("message is not valid JSON"));
   }
-  if (fallback_id.empty()) fallback_id = content_id(message);
   auto event = parse_price_change_event(*v, fallback_id);
   if (!event) {
-    log_line("warn", "rejected malformed event", {{"eventId", fallback_id}, {"reason", event.err().message}});
+    log_line("warn", "rejected malformed event",
+             {{"eventId", own_event_id(*v, fallback_id)}, {"reason", event.err().message}});
     return done(event.err());
   }
   if (!*event) return done(handler_outcome::ignored);

@@ -227,7 +227,7 @@ api_response router::list_events(const api_request& req) {
     body += "{\"seq\":" + std::to_string(e.seq) + ",\"status\":";
     json::append_quoted(body, e.status);
     body += ",\"event\":" + e.event_json;
-    if (e.status == "dead") {
+    if (!e.reason.empty()) {  // why a dead event was parked, or why the last try failed
       body += ",\"reason\":";
       json::append_quoted(body, e.reason);
     }
@@ -266,21 +266,21 @@ void router::update_ticket(const api_request& req, std::function<void(api_respon
   auto update = parse_update(*body);
   if (!update) return done(error_response(update.err()));
   json::value client_key = *body->find("updateKey");
+  std::string stored_key = update->key;  // "Price" for a price change, whatever case was sent
   update_command cmd{std::move(*update), iso8601(clock_.now()), {}};
   if (cmd.update.is_price_change) cmd.event_id = new_event_id();
-  store_.update(std::move(cmd), [done = std::move(done), client_key = std::move(client_key)](
-                                    result<update_outcome> r) {
+  store_.update(std::move(cmd), [done = std::move(done), client_key = std::move(client_key),
+                                 stored_key = std::move(stored_key)](result<update_outcome> r) {
     if (!r) return done(error_response(r.err()));
     json::object reply;
     reply.append_new("message", "Ticket updated successfully");
     reply.append_new(std::string(seat_key), seat_of(r->new_item));
     reply.append_new("updateKey", client_key);
-    reply.append_new("updateValue", json::value());  // filled below, keeps the contract's order
+    // As stored (canonical), from the attribute written: a price change writes Price.
+    const json::value* value = r->new_item.find(stored_key);
+    reply.append_new("updateValue", value ? *value : json::value());
     reply.append_new("updatedItem", r->new_item);
     reply.append_new("priceChangeEventPublished", r->event_recorded);
-    const json::value* key = client_key.if_string() ? r->new_item.find(*client_key.if_string()) : nullptr;
-    if (!key) key = r->new_item.find(price_key);
-    reply.set("updateValue", key ? *key : json::value());
     done(json_response(200, reply));
   });
 }

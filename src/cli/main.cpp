@@ -76,10 +76,18 @@ config parse_args(int argc, char** argv) {
     else if (flag == "--data") c.data = value(flag);
     else if (flag == "--path") c.data_path = value(flag);
     else if (flag == "--follow") c.follow = true;
-    else if (flag == "--after") c.after = std::stoll(value(flag));
-    else throw usage_error("unknown option " + flag);
+    else if (flag == "--after") {
+      std::string v = value(flag);
+      char* end = nullptr;
+      long long after = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || after < 0) throw usage_error("--after takes a sequence number");
+      c.after = after;
+    } else throw usage_error("unknown option " + flag);
   }
   if (c.command == "invoke" && !c.data == !c.data_path) throw usage_error("invoke takes one of --data or --path");
+  // Before anything opens the store: a mistyped name must not create a data dir.
+  if (c.command == "invoke" && !find_http_function(c.function) && c.function != price_change_function)
+    throw usage_error("unknown function " + c.function);
   return c;
 }
 

@@ -22,6 +22,10 @@ void apply_price_change(json::object& item, const decimal& new_price, const std:
   item.set(std::string(price_key), new_price);
   if (!old.is_null()) item.set(std::string(previous_price_key), std::move(old));
   item.set(std::string(last_change_key), now);
+  // The discount described the previous change; until the handler computes this one's, a
+  // reader must not see the new price beside the old discount.
+  item.erase(discount_key);
+  item.erase(discounted_key);
 }
 
 json::value make_price_change_initiated(const std::string& event_id, const json::object& old_item,

@@ -16,7 +16,7 @@ inline constexpr std::string_view price_change_initiated = "PriceChangeInitiated
 inline constexpr std::string_view price_change_processed = "PriceChangeProcessed";
 
 // PATCH of Price: Price = new, PreviousPrice = old Price (when there was one),
-// LastPriceChangeTimestamp = now.
+// LastPriceChangeTimestamp = now, and the previous change's discount fields removed.
 void apply_price_change(json::object& item, const decimal& new_price, const std::string& now);
 
 json::value make_price_change_initiated(const std::string& event_id, const json::object& old_item,

@@ -269,7 +269,6 @@ void sqlite_store::writer_loop() {
   writer& w = *writer_;
   std::vector<write_op> batch;
   for (;;) {
-    std::function<void()> notify;
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -278,7 +277,6 @@ void sqlite_store::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      notify = on_event_recorded_;
     }
     bool committed = false;
     bool recorded = false;
@@ -307,7 +305,11 @@ void sqlite_store::writer_loop() {
     }
     for (auto& op : batch) op.finish(committed);
     batch.clear();
-    if (committed && recorded && notify) notify();
+    if (committed && recorded) {
+      // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
+      std::lock_guard lock(queue_mutex_);
+      if (on_event_recorded_) on_event_recorded_();
+    }
   }
 }
 
@@ -428,6 +430,8 @@ void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadat
           return metadata_outcome::stale;
         }
         for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
+        // An event that cannot be applied is not remembered: the bus parks it with this reason.
+        if (auto size = check_item_size(*item); !size) return size.err();
         w.store(e.seat, *item);
         w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
                        price_change_processed, e.seat);

@@ -56,7 +56,8 @@ class sqlite_store final : public ticket_store, public event_log {
   void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);
-  // Called (on the writer thread) after a commit that recorded at least one event.
+  // Called (on the writer thread) after a commit that recorded at least one event. It must not
+  // call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
   void on_event_recorded(std::function<void()> f);
   // The WAL has grown: checkpoint it on the background thread.
   void request_checkpoint();

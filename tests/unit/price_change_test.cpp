@@ -26,6 +26,15 @@ TEST(PriceChange, PatchSetsPriceAndPreviousPriceAndTimestamp) {
   EXPECT_TRUE(o.find("updatedItem")->if_object());
 }
 
+TEST(PriceChange, PatchClearsThePreviousChangesDiscount) {
+  json::object item = parse_object(
+      R"({"Theatre-Seat":"1-A9","Price":12.99,"PreviousPrice":15.99,"DiscountPercentage":18.76,"IsDiscounted":true})");
+  apply_price_change(item, *decimal::parse("20"), "t");
+  EXPECT_FALSE(item.contains("DiscountPercentage"));
+  EXPECT_FALSE(item.contains("IsDiscounted"));
+  EXPECT_EQ(json::serialize(*item.find("PreviousPrice")), "12.99");
+}
+
 TEST(PriceChange, FirstPriceHasNoPreviousPrice) {
   json::object item = parse_object(R"({"Theatre-Seat":"1-A9","Movie":"Dune"})");
   apply_price_change(item, *decimal::parse("9"), "t");
