@@ -100,7 +100,7 @@ class system_clock final : public clock {
 
 // "2026-11-28T02:09:22.123Z"
 std::string iso8601(std::chrono::system_clock::time_point t);
-// A random (version 4) UUID.
+// A time-ordered (version 7) UUID.
 std::string new_event_id();
 
 }  // namespace tb

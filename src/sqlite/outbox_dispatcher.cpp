@@ -45,6 +45,29 @@ outbox_dispatcher::~outbox_dispatcher() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  wait_for_acks();  // their callbacks refer to this object
+}
+
+bool outbox_dispatcher::acking(std::int64_t seq) {
+  std::lock_guard lock(acks_mutex_);
+  return acking_.count(seq) != 0;
+}
+
+void outbox_dispatcher::ack_started(const std::vector<std::int64_t>& seqs) {
+  std::lock_guard lock(acks_mutex_);
+  acking_.insert(seqs.begin(), seqs.end());
+}
+
+void outbox_dispatcher::ack_finished(const std::vector<std::int64_t>& seqs) {
+  wake();  // events behind these may be waiting for a place in the window
+  std::lock_guard lock(acks_mutex_);
+  for (auto seq : seqs) acking_.erase(seq);
+  acks_cv_.notify_all();  // under the lock: the destructor may return as soon as it sees none left
+}
+
+void outbox_dispatcher::wait_for_acks() {
+  std::unique_lock lock(acks_mutex_);
+  acks_cv_.wait(lock, [&] { return acking_.empty(); });
 }
 
 void outbox_dispatcher::start() {
@@ -65,7 +88,11 @@ std::size_t outbox_dispatcher::run_once() {
     sys_clock::time_point next_due;
     std::size_t n = round(next_due);
     total += n;
-    if (n == 0) return total;
+    if (n == 0) {
+      wait_for_acks();
+      return total;
+    }
+    wait_for_acks();  // a failed event's retry time must be on record before the next pass
   }
 }
 
@@ -96,6 +123,7 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
   std::unordered_set<std::string_view> seats;
   std::vector<const outbox_event*> due;
   for (const auto& e : *pending) {
+    if (acking(e.seq)) continue;  // handled; its new status is on its way to disk
     if (!seats.insert(e.seat).second) continue;
     auto at = sys_clock::time_point(std::chrono::milliseconds(e.next_attempt_ms));
     if (at > now) {
@@ -119,17 +147,13 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
   }
 
   std::vector<std::int64_t> delivered;
-  std::size_t writes = 1;
-  for (std::size_t i = 0; i < due.size(); ++i) {
+  for (std::size_t i = 0; i < due.size(); ++i)
     if (!failures[i]) delivered.push_back(due[i]->seq);
-    else ++writes;
-  }
-  countdown recorded(writes);
-  auto arrive = [&](result<void> r) {
+  ack_started(delivered);
+  store_.mark_delivered(delivered, [this, delivered](result<void> r) {
     if (!r) log_line("error", "outbox update failed", {{"reason", r.err().message}});
-    recorded.arrive();
-  };
-  store_.mark_delivered(delivered, arrive);
+    ack_finished(delivered);
+  });
   for (std::size_t i = 0; i < due.size(); ++i) {
     if (!failures[i]) continue;
     const outbox_event& e = *due[i];
@@ -139,9 +163,14 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
                                                        opts_.first_backoff * (1LL << std::min<std::int64_t>(attempts - 1, 20)));
     log_line(dead ? "error" : "warn", dead ? "event parked as dead" : "event delivery failed, will retry",
              {{"eventId", e.event_id}, {"attempts", std::to_string(attempts)}, {"reason", failures[i]->message}});
-    store_.mark_failed(e.seq, attempts, to_ms(now + backoff), dead, failures[i]->message, arrive);
+    std::vector<std::int64_t> seq{e.seq};
+    ack_started(seq);
+    store_.mark_failed(e.seq, attempts, to_ms(now + backoff), dead, failures[i]->message,
+                       [this, seq](result<void> r) {
+                         if (!r) log_line("error", "outbox update failed", {{"reason", r.err().message}});
+                         ack_finished(seq);
+                       });
   }
-  recorded.wait();
   return due.size();
 }
 

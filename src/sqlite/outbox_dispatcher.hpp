@@ -8,6 +8,8 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "sqlite/sqlite_store.hpp"
 
@@ -39,8 +41,18 @@ class outbox_dispatcher {
   // Returns the events delivered this round and the time the next not-yet-due event is due.
   std::size_t round(std::chrono::system_clock::time_point& next_due);
 
+  // Delivered or failed events whose new status is not committed yet: the next round skips them
+  // instead of waiting for that commit.
+  bool acking(std::int64_t seq);
+  void ack_started(const std::vector<std::int64_t>& seqs);
+  void ack_finished(const std::vector<std::int64_t>& seqs);
+  void wait_for_acks();
+
   sqlite_store& store_;
   subscriber deliver_;
+  std::mutex acks_mutex_;
+  std::condition_variable acks_cv_;
+  std::unordered_set<std::int64_t> acking_;
   options opts_;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -17,7 +17,7 @@ constexpr const char* schema = R"sql(
   CREATE INDEX IF NOT EXISTS tickets_by_movie ON tickets (movie);
   CREATE TABLE IF NOT EXISTS events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id        TEXT NOT NULL UNIQUE,
+    event_id        TEXT NOT NULL,
     event_type      TEXT NOT NULL,
     seat            TEXT NOT NULL,
     body            TEXT NOT NULL,
@@ -110,7 +110,7 @@ struct writer {
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
         delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
-        insert_event(db, "INSERT INTO events (event_id, event_type, seat, body) VALUES (?, ?, ?, ?)"),
+        insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
         handled(db, "SELECT 1 FROM handled_events WHERE event_id = ?"),
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
@@ -127,6 +127,10 @@ struct writer {
   void configure_writer(sqlite_store* store) {
     db.exec(mmap_pragma);
     db.exec("PRAGMA synchronous = FULL");
+    // Batches touch many pages; keeping them cached spares re-reading them from the WAL.
+    db.exec("PRAGMA cache_size = -16384");
+    // After a checkpoint the WAL is reused from its start; this bounds the file it leaves behind.
+    db.exec("PRAGMA journal_size_limit = 67108864");
     // Replaces SQLite's automatic checkpoint (which would run on this thread, inside a commit).
     sqlite3_wal_hook(
         db.get(),
@@ -149,18 +153,24 @@ struct writer {
     return parse_item(select_item.text(0));
   }
 
-  void store(const std::string& seat, const json::object& item) {
+  // Rewrites a ticket; refuses (changing nothing) an item over DynamoDB's size limit.
+  result<void> store(const std::string& seat, const json::object& item) {
+    std::string text = json::serialize(json::value(item));
+    if (text.size() > max_item_bytes) return bad_request("Item size exceeds the 400 KB limit");
     reset_guard g(update_ticket);
-    update_ticket.bind(1, json::serialize(item));
+    update_ticket.bind(1, text);
     bind_movie(update_ticket, 2, item);
     update_ticket.bind(3, seat);
     update_ticket.step();
+    return ok;
   }
 
-  void record_event(const json::value& event, std::string_view type, std::string_view seat) {
+  // An event no local subscriber takes is recorded as delivered: nothing is waiting for it.
+  void record_event(const json::value& event, std::string_view type, std::string_view seat, bool dispatched) {
     const json::value* id = event.if_object()->find("eventId");
     reset_guard g(insert_event);
     insert_event.bind(1, *id->if_string()).bind(2, type).bind(3, seat).bind(4, json::serialize(event));
+    insert_event.bind(5, dispatched ? "pending" : "delivered");
     insert_event.step();
   }
 
@@ -171,10 +181,18 @@ struct writer {
   }
 };
 
+bool sqlite_store::dispatched(std::string_view event_type) const {
+  for (const auto& t : opts_.dispatched_types)
+    if (t == event_type) return true;
+  return false;
+}
+
 sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   writer_ = std::make_unique<writer>(opts_.path);
   writer_->configure_writer(this);
   checkpoint_db_ = std::make_unique<connection>(opts_.path);
+  // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
+  checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
   writer_thread_ = std::thread([this] { writer_loop(); });
   checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
 }
@@ -211,8 +229,9 @@ void sqlite_store::checkpoint_loop() {
       checkpoint_wanted_ = false;
     }
     // PASSIVE: copies what no reader still needs and never blocks the writer or the readers.
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+    int wal_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, nullptr);
+    if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
       log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
   }
 }
@@ -375,7 +394,7 @@ void sqlite_store::create(json::object item, completion<void> done) {
 void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
   const bool price_change = cmd.update.is_price_change;
   submit<update_outcome>(
-      [cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
+      [this, cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
         auto old_item = w.load(cmd.update.seat);
         if (!old_item) return not_found("Ticket not found");
         json::object item = *old_item;
@@ -383,12 +402,11 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           apply_price_change(item, *cmd.update.value.if_number(), cmd.now);
         else
           item.set(cmd.update.key, cmd.update.value);
-        if (auto size = check_item_size(item); !size) return size.err();
-        w.store(cmd.update.seat, item);
+        if (auto stored = w.store(cmd.update.seat, item); !stored) return stored.err();
         update_outcome out{std::move(*old_item), std::move(item), false};
         if (cmd.update.is_price_change) {
           w.record_event(make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now),
-                         price_change_initiated, cmd.update.seat);
+                         price_change_initiated, cmd.update.seat, dispatched(price_change_initiated));
           out.event_recorded = true;
         }
         return out;
@@ -412,7 +430,7 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
 
 void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
   submit<metadata_outcome>(
-      [cmd = std::move(cmd)](writer& w) -> result<metadata_outcome> {
+      [this, cmd = std::move(cmd)](writer& w) -> result<metadata_outcome> {
         const price_change_event& e = cmd.event;
         {
           reset_guard g(w.handled);
@@ -431,10 +449,9 @@ void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadat
         }
         for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
         // An event that cannot be applied is not remembered: the bus parks it with this reason.
-        if (auto size = check_item_size(*item); !size) return size.err();
-        w.store(e.seat, *item);
+        if (auto stored = w.store(e.seat, *item); !stored) return stored.err();
         w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
-                       price_change_processed, e.seat);
+                       price_change_processed, e.seat, dispatched(price_change_processed));
         w.remember(e.event_id, "applied", cmd.now);
         return metadata_outcome::applied;
       },

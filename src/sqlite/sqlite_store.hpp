@@ -35,6 +35,8 @@ class sqlite_store final : public ticket_store, public event_log {
   struct options {
     std::string path;                // the database file
     std::size_t max_batch = 512;     // writes per transaction
+    // Event types the local bus delivers to a subscriber; others are recorded as delivered.
+    std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
   };
 
   explicit sqlite_store(options opts);  // throws sqlite_error when the file cannot be opened
@@ -72,6 +74,7 @@ class sqlite_store final : public ticket_store, public event_log {
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done, bool records_event = false);
   void writer_loop();
+  bool dispatched(std::string_view event_type) const;
   template <class F>
   auto with_reader(F&& f) -> decltype(f(std::declval<reader&>()));
 

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "store/ticket_store_contract.hpp"
 
@@ -74,6 +75,26 @@ TEST(SqliteOutbox, FailedEventsWaitForRetryThenParkAsDead) {
   auto log = *store.events_after(0, 1);
   EXPECT_EQ(log[0].status, "dead");
   EXPECT_EQ(log[0].reason, "bad event");
+}
+
+TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
+  auto path = scratch_dir() / "checkpoint.db";
+  sqlite::sqlite_store store({path.string()});
+  // ~3,000 pages of writes: well past the checkpoint threshold of 1,000 WAL pages.
+  const std::string notes(3000, 'n');
+  std::vector<std::future<result<void>>> writes;
+  std::vector<std::promise<result<void>>> promises(3000);
+  for (std::size_t i = 0; i < promises.size(); ++i) {
+    writes.push_back(promises[i].get_future());
+    store.create(obj(R"({"Theatre-Seat":"s)" + std::to_string(i) + R"(","Movie":"M","Notes":")" + notes + "\"}"),
+                 [p = &promises[i]](result<void> r) { p->set_value(std::move(r)); });
+  }
+  for (auto& w : writes) ASSERT_TRUE(w.get());
+  // The checkpointer runs in the background: give it a bounded moment.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::filesystem::file_size(path) < 4'000'000 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(std::filesystem::file_size(path), 4'000'000u) << "the WAL was never checkpointed";
 }
 
 TEST(SqliteStore, DataSurvivesReopening) {
