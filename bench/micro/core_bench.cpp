@@ -55,7 +55,9 @@ BENCHMARK(BM_ValidateNewTicket);
 class memory_store final : public ticket_store {
  public:
   result<std::optional<std::string>> get(std::string_view) override { return std::optional<std::string>(std::string(item_text)); }
-  result<item_page> scan(std::string_view, std::size_t) override { return item_page{}; }
+  result<std::optional<std::string>> scan(std::string_view, std::size_t, const item_visitor&) override {
+    return std::optional<std::string>();
+  }
   result<std::vector<std::string>> movies() override { return std::vector<std::string>{}; }
   result<void> ping() override { return ok; }
   void create(json::object, completion<void> done) override { done(ok); }

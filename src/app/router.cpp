@@ -39,7 +39,7 @@ int status_of(errc code) {
 }
 
 api_response json_response(int status, const json::value& body) {
-  return {status, json::serialize(body), {}};
+  return {status, json::serialize(body), {}, {}};
 }
 
 std::string to_hex(std::string_view s) {
@@ -115,7 +115,7 @@ void router::handle(api_request req, std::function<void(api_response)> done) {
   for (const auto& r : routes)
     if (req.path == r.path && (r.path != "/events" || events_)) matched = &r;
   if (!matched) return done(error_response({errc::not_found, "Not Found"}));
-  if (req.method == "OPTIONS") return done(api_response{204, {}, {}});
+  if (req.method == "OPTIONS") return done(api_response{204, {}, {}, {}});
   if (req.body.size() > max_body_bytes)
     return done(error_response({errc::payload_too_large, "Request body is larger than 1 MiB"}));
 
@@ -141,7 +141,26 @@ api_response router::handle_sync(api_request req) {
   std::promise<api_response> promise;
   auto future = promise.get_future();
   handle(std::move(req), [&promise](api_response r) { promise.set_value(std::move(r)); });
-  return future.get();
+  api_response r = future.get();
+  if (r.next_chunk) {
+    auto body = collect_body(r);
+    if (!body) return error_response(body.err());
+    r.body = std::move(*body);
+    r.next_chunk = nullptr;
+  }
+  return r;
+}
+
+result<std::string> collect_body(api_response& r) {
+  std::string body = r.body;
+  if (!r.next_chunk) return body;
+  for (;;) {
+    switch (r.next_chunk(body)) {
+      case chunk_status::more: continue;
+      case chunk_status::last: return body;
+      case chunk_status::failed: return error{errc::unavailable, "Store unavailable"};
+    }
+  }
 }
 
 api_response router::get_ticket(const api_request& req) {
@@ -152,7 +171,7 @@ api_response router::get_ticket(const api_request& req) {
   auto item = store_.get(*seat);
   if (!item) return error_response(item.err());
   if (!*item) return error_response(not_found("Ticket not found"));
-  return {200, std::move(**item), {}};
+  return {200, std::move(**item), {}, {}};
 }
 
 api_response router::list_tickets(const api_request& req) {
@@ -167,30 +186,45 @@ api_response router::list_tickets(const api_request& req) {
     if (!seat) return error_response(bad_request("Invalid cursor"));
     after = std::move(*seat);
   }
-  std::string body = "{\"tickets\":[";
-  bool first = true;
-  std::size_t remaining = limit.value_or(SIZE_MAX);
-  std::optional<std::string> next;
-  while (remaining > 0) {
-    auto page = store_.scan(after, std::min(remaining, listing_chunk));
-    if (!page) return error_response(page.err());
-    for (const auto& item : page->items) {
-      if (!first) body += ',';
-      first = false;
-      body += item;
+
+  // Appends items to `out`, comma-separated; `first` carries across pages.
+  struct listing {
+    std::string after;
+    bool first = true;
+  };
+  auto state = std::make_shared<listing>(listing{std::move(after)});
+  auto page = [this, state](std::string& out, std::size_t n) -> result<std::optional<std::string>> {
+    return store_.scan(state->after, n, [&](std::string_view item) {
+      if (!state->first) out += ',';
+      state->first = false;
+      out += item;
+    });
+  };
+
+  api_response r{200, "{\"tickets\":[", {}, {}};
+  if (limit) {  // one bounded page, built at once
+    auto more = page(r.body, *limit);
+    if (!more) return error_response(more.err());
+    r.body += ']';
+    if (*more) {
+      r.body += ",\"nextCursor\":";
+      json::append_quoted(r.body, make_cursor(**more));
     }
-    remaining -= page->items.size();
-    if (!page->last_seat) break;
-    after = std::move(*page->last_seat);
-    if (remaining == 0) next = make_cursor(after);
+    r.body += '}';
+    return r;
   }
-  body += ']';
-  if (next) {
-    body += ",\"nextCursor\":";
-    json::append_quoted(body, *next);
-  }
-  body += '}';
-  return {200, std::move(body), {}};
+  // Every ticket: streamed a page at a time, so memory stays flat however many there are.
+  r.next_chunk = [page, state](std::string& out) {
+    auto more = page(out, listing_chunk);
+    if (!more) return chunk_status::failed;
+    if (*more) {
+      state->after = std::move(**more);
+      return chunk_status::more;
+    }
+    out += "]}";
+    return chunk_status::last;
+  };
+  return r;
 }
 
 api_response router::list_movies() {
@@ -235,7 +269,7 @@ api_response router::list_events(const api_request& req) {
     next_after = e.seq;
   }
   body += "],\"nextAfter\":" + std::to_string(next_after) + "}";
-  return {200, std::move(body), {}};
+  return {200, std::move(body), {}, {}};
 }
 
 api_response router::health() {

@@ -24,11 +24,20 @@ struct api_request {
   const std::string* query_param(std::string_view name) const;
 };
 
+enum class chunk_status { more, last, failed };
+
 struct api_response {
   int status = 200;
-  std::string body;   // JSON (empty for 204)
+  std::string body;   // JSON (empty for 204); with next_chunk, only its beginning
   std::string allow;  // the Allow header of a 405
+  // A body too large to hold at once (the whole ticket listing) comes in parts: each call
+  // appends the next part to its argument. `failed` means the store stopped answering midway;
+  // the transport must then end the response as incomplete, never as a shorter valid one.
+  std::function<chunk_status(std::string&)> next_chunk;
 };
+
+// The whole body of a response, chunks included (for transports that cannot stream).
+result<std::string> collect_body(api_response& r);
 
 // Headers every response carries (the contract's CORS set and the content type).
 const std::vector<std::pair<std::string_view, std::string_view>>& standard_headers();

@@ -22,10 +22,8 @@ namespace tb {
 template <class T>
 using completion = std::function<void(result<T>)>;
 
-struct item_page {
-  std::vector<std::string> items;        // canonical JSON of each item, ordered by seat
-  std::optional<std::string> last_seat;  // set when more items may follow
-};
+// Receives each item of a scan as canonical JSON; the view is valid during the call only.
+using item_visitor = std::function<void(std::string_view item_json)>;
 
 struct update_outcome {
   json::object old_item;
@@ -57,8 +55,10 @@ class ticket_store {
   virtual ~ticket_store() = default;
 
   virtual result<std::optional<std::string>> get(std::string_view seat) = 0;
-  // Items with seat > after (byte order), at most limit of them.
-  virtual result<item_page> scan(std::string_view after, std::size_t limit) = 0;
+  // Visits the items with seat > after in byte order, at most limit of them. Returns the last
+  // visited seat when more items follow it, nullopt when the scan reached the end.
+  virtual result<std::optional<std::string>> scan(std::string_view after, std::size_t limit,
+                                                  const item_visitor& visit) = 0;
   virtual result<std::vector<std::string>> movies() = 0;
   virtual result<void> ping() = 0;
 

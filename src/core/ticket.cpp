@@ -26,8 +26,13 @@ result<std::string> validate_seat(const json::value* v) {
   if (!s) return bad_request("Theatre-Seat must be a string");
   if (s->empty()) return bad_request("Theatre-Seat is required");
   if (s->size() > max_seat_bytes) return bad_request("Theatre-Seat must be at most 2048 bytes");
-  for (unsigned char c : *s)
-    if (c < 0x20 || c == 0x7f) return bad_request("Theatre-Seat must not contain control characters");
+  for (std::size_t i = 0; i < s->size(); ++i) {
+    const auto c = static_cast<unsigned char>((*s)[i]);
+    const auto next = i + 1 < s->size() ? static_cast<unsigned char>((*s)[i + 1]) : 0;
+    // C0, DEL and C1 (U+0080..U+009F, which UTF-8 writes as C2 80..C2 9F).
+    if (c < 0x20 || c == 0x7f || (c == 0xc2 && next >= 0x80 && next <= 0x9f))
+      return bad_request("Theatre-Seat must not contain control characters");
+  }
   return *s;
 }
 

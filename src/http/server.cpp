@@ -23,6 +23,9 @@ using tcp = asio::ip::tcp;
 
 class session;
 
+// After an error answer to a request not read to its end, how long the rest is read and dropped.
+constexpr std::chrono::seconds linger_timeout{5};
+
 // What every session shares: the router, the limits, and the list used to drain at shutdown.
 struct shared_state {
   shared_state(router& r, const server_limits& l) : routes(r), lim(l) {}
@@ -54,16 +57,17 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   // At shutdown: a connection waiting for its next request is closed now; one with a request in
-  // flight is closed after its response is written.
+  // flight (any byte of it received) is closed after its response is written.
   void close_if_idle() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->close();
+      if (!self->busy_ && self->buffer_.size() == 0) self->close();
     });
   }
 
  private:
   void read_header() {
     if (state_.stopping) return close();
+    head_ = false;
     parser_.emplace();
     parser_->body_limit(max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(state_.lim.header_bytes));
@@ -74,6 +78,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
+    busy_ = true;  // a shutdown now waits for this request's answer
     // curl asks before sending a body over 1 KiB; answering saves it a one-second wait.
     auto expect = parser_->get()[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
@@ -98,6 +103,7 @@ class session : public std::enable_shared_from_this<session> {
       return close();
     // The client sent something that is not acceptable HTTP: say so, then hang up.
     keep_alive_ = false;
+    linger_ = true;
     version_ = 11;
     if (ec == bhttp::error::body_limit)
       return write(error_response({errc::payload_too_large, "Request body is larger than 1 MiB"}));
@@ -114,6 +120,7 @@ class session : public std::enable_shared_from_this<session> {
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == bhttp::verb::head;
     busy_ = true;
 
     auto target = boost::urls::parse_origin_form(req.target());
@@ -136,6 +143,11 @@ class session : public std::enable_shared_from_this<session> {
 
   void write(api_response r) {
     busy_ = true;
+    if (r.next_chunk) {
+      auto body = collect_body(r);
+      if (!body) return close();  // incomplete: never pass a truncated listing off as whole
+      r.body = std::move(*body);
+    }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version_);
     for (const auto& [name, value] : standard_headers()) res->set(name, value);
@@ -143,11 +155,34 @@ class session : public std::enable_shared_from_this<session> {
     res->keep_alive(keep_alive_ && !state_.stopping);
     res->body() = std::move(r.body);
     res->prepare_payload();
+    // A HEAD answer keeps the Content-Length but never sends the body: the client reads the next
+    // response right after these headers.
+    if (head_) res->body().clear();
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       self->busy_ = false;
-      if (ec || !res->keep_alive()) return self->close();
+      if (ec) return self->close();
+      if (!res->keep_alive()) return self->linger_ ? self->linger() : self->close();
       self->read_header();
     });
+  }
+
+  // The client may still be sending what was refused (a body over the limit). Closing now would
+  // make the kernel reset the connection, and a client that writes its whole request before
+  // reading would lose the answer: stop sending, then read and drop until the client hangs up.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(linger_timeout);
+    discard_input();
+  }
+
+  void discard_input() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->discard_input();
+                            });
   }
 
   void close() {
@@ -162,6 +197,8 @@ class session : public std::enable_shared_from_this<session> {
   shared_state& state_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
+  bool head_ = false;
+  bool linger_ = false;  // drain the input before closing
   bool busy_ = false;
 };
 

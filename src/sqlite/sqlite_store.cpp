@@ -341,23 +341,21 @@ result<std::optional<std::string>> sqlite_store::get(std::string_view seat) {
   });
 }
 
-result<item_page> sqlite_store::scan(std::string_view after, std::size_t limit) {
-  return with_reader([&](reader& r) -> result<item_page> {
+result<std::optional<std::string>> sqlite_store::scan(std::string_view after, std::size_t limit,
+                                                      const item_visitor& visit) {
+  return with_reader([&](reader& r) -> result<std::optional<std::string>> {
     reset_guard g(r.scan);
     // One more row than asked tells whether more remain.
     r.scan.bind(1, after).bind(2, static_cast<std::int64_t>(limit) + 1);
-    item_page page;
-    page.items.reserve(limit);
+    std::size_t visited = 0;
     std::string last;
     while (r.scan.step()) {
-      if (page.items.size() == limit) {
-        page.last_seat = std::move(last);
-        break;
-      }
-      last = std::string(r.scan.text(0));
-      page.items.emplace_back(r.scan.text(1));
+      if (visited == limit) return std::optional<std::string>(std::move(last));
+      visit(r.scan.text(1));
+      last.assign(r.scan.text(0));  // reuses its buffer: no allocation per row
+      ++visited;
     }
-    return page;
+    return std::optional<std::string>();
   });
 }
 

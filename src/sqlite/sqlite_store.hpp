@@ -43,7 +43,8 @@ class sqlite_store final : public ticket_store, public event_log {
   ~sqlite_store() override;             // finishes queued writes, then stops the writer
 
   result<std::optional<std::string>> get(std::string_view seat) override;
-  result<item_page> scan(std::string_view after, std::size_t limit) override;
+  result<std::optional<std::string>> scan(std::string_view after, std::size_t limit,
+                                          const item_visitor& visit) override;
   result<std::vector<std::string>> movies() override;
   result<void> ping() override;
   void create(json::object item, completion<void> done) override;

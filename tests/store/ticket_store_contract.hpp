@@ -141,18 +141,25 @@ TYPED_TEST_P(TicketStoreContract, ScanPagesInSeatOrderAndSaysWhenMoreRemain) {
     ASSERT_TRUE(this->create(std::string(R"({"Theatre-Seat":")") + seat + R"(","Movie":"M"})"));
   std::vector<std::string> seen;
   std::string after;
+  auto collect = [&](std::string_view item) { seen.push_back(seat_of(obj(item))); };
   for (int pages = 0; pages < 10; ++pages) {
-    auto page = this->store->scan(after, 2);
-    ASSERT_TRUE(page);
-    for (auto& item : page->items) seen.push_back(seat_of(obj(item)));
-    if (!page->last_seat) break;
-    after = *page->last_seat;
+    auto last = this->store->scan(after, 2, collect);
+    ASSERT_TRUE(last);
+    if (!*last) break;
+    EXPECT_EQ(**last, seen.back());
+    after = **last;
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"B", "a", "aa", "b", "c"}));  // byte order
-  auto exact = this->store->scan("", 5);
+  seen.clear();
+  auto exact = this->store->scan("", 5, collect);
   ASSERT_TRUE(exact);
-  EXPECT_EQ(exact->items.size(), 5u);
-  EXPECT_FALSE(exact->last_seat);  // nothing after the fifth
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_FALSE(*exact);  // nothing after the fifth
+  seen.clear();
+  auto none = this->store->scan("c", 5, collect);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(seen.empty());
+  EXPECT_FALSE(*none);
 }
 
 TYPED_TEST_P(TicketStoreContract, MoviesAreDistinctSortedNonEmptyStrings) {
