@@ -11,6 +11,7 @@ constexpr std::size_t default_event_limit = 100;
 // An unpaged GET /tickets is built page by page, so the store never holds a second copy of
 // every item beside the response.
 constexpr std::size_t listing_chunk = 1000;
+constexpr std::size_t listing_cache_bytes = 32 * 1024 * 1024;
 
 struct route {
   std::string_view path;
@@ -39,7 +40,7 @@ int status_of(errc code) {
 }
 
 api_response json_response(int status, const json::value& body) {
-  return {status, json::serialize(body), {}, {}};
+  return {status, json::serialize(body)};
 }
 
 std::string to_hex(std::string_view s) {
@@ -115,7 +116,7 @@ void router::handle(api_request req, std::function<void(api_response)> done) {
   for (const auto& r : routes)
     if (req.path == r.path && (r.path != "/events" || events_)) matched = &r;
   if (!matched) return done(error_response({errc::not_found, "Not Found"}));
-  if (req.method == "OPTIONS") return done(api_response{204, {}, {}, {}});
+  if (req.method == "OPTIONS") return done(api_response{204});
   if (req.body.size() > max_body_bytes)
     return done(error_response({errc::payload_too_large, "Request body is larger than 1 MiB"}));
 
@@ -142,17 +143,18 @@ api_response router::handle_sync(api_request req) {
   auto future = promise.get_future();
   handle(std::move(req), [&promise](api_response r) { promise.set_value(std::move(r)); });
   api_response r = future.get();
-  if (r.next_chunk) {
+  if (r.next_chunk || r.shared_body) {
     auto body = collect_body(r);
     if (!body) return error_response(body.err());
     r.body = std::move(*body);
     r.next_chunk = nullptr;
+    r.shared_body.reset();
   }
   return r;
 }
 
 result<std::string> collect_body(api_response& r) {
-  std::string body = r.body;
+  std::string body = r.shared_body ? *r.shared_body : r.body;
   if (!r.next_chunk) return body;
   for (;;) {
     switch (r.next_chunk(body)) {
@@ -171,7 +173,7 @@ api_response router::get_ticket(const api_request& req) {
   auto item = store_.get(*seat);
   if (!item) return error_response(item.err());
   if (!*item) return error_response(not_found("Ticket not found"));
-  return {200, std::move(**item), {}, {}};
+  return {200, std::move(**item)};
 }
 
 api_response router::list_tickets(const api_request& req) {
@@ -201,7 +203,7 @@ api_response router::list_tickets(const api_request& req) {
     });
   };
 
-  api_response r{200, "{\"tickets\":[", {}, {}};
+  api_response r{200, "{\"tickets\":["};
   if (limit) {  // one bounded page, built at once
     auto more = page(r.body, *limit);
     if (!more) return error_response(more.err());
@@ -213,17 +215,38 @@ api_response router::list_tickets(const api_request& req) {
     r.body += '}';
     return r;
   }
-  // Every ticket: streamed a page at a time, so memory stays flat however many there are.
-  r.next_chunk = [page, state](std::string& out) {
+  // Every ticket: the cached listing when nothing changed since it was made...
+  const auto version = store_.version();
+  if (version) {
+    std::lock_guard lock(listing_cache_.mutex);
+    if (listing_cache_.body && listing_cache_.version == *version) {
+      r.body.clear();
+      r.shared_body = listing_cache_.body;
+      return r;
+    }
+  }
+  // ...else streamed a page at a time, keeping a copy for the cache while it is small enough.
+  auto copy = std::make_shared<std::string>(version ? r.body : std::string());
+  r.next_chunk = [this, page, state, version, copy](std::string& out) mutable {
+    const std::size_t start = out.size();
     auto more = page(out, listing_chunk);
     if (!more) return chunk_status::failed;
-    if (*more) {
-      state->after = std::move(**more);
-      return chunk_status::more;
+    if (*more) state->after = std::move(**more);
+    else out += "]}";
+    if (copy && copy->size() + (out.size() - start) <= listing_cache_bytes) {
+      copy->append(out, start);
+    } else {
+      copy.reset();  // too large to keep: the listing streams and is not cached
     }
-    out += "]}";
+    if (*more) return chunk_status::more;
+    if (copy) {
+      std::lock_guard lock(listing_cache_.mutex);
+      listing_cache_.version = *version;
+      listing_cache_.body = std::move(copy);
+    }
     return chunk_status::last;
   };
+  if (!version) copy.reset();
   return r;
 }
 
@@ -269,7 +292,7 @@ api_response router::list_events(const api_request& req) {
     next_after = e.seq;
   }
   body += "],\"nextAfter\":" + std::to_string(next_after) + "}";
-  return {200, std::move(body), {}, {}};
+  return {200, std::move(body)};
 }
 
 api_response router::health() {

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,9 +29,14 @@ struct api_request {
 enum class chunk_status { more, last, failed };
 
 struct api_response {
+  api_response(int status_code = 200, std::string body_text = {})
+      : status(status_code), body(std::move(body_text)) {}
+
   int status = 200;
   std::string body;   // JSON (empty for 204); with next_chunk, only its beginning
   std::string allow;  // the Allow header of a 405
+  // When set, the body is this shared, immutable text (a cached listing) instead of `body`.
+  std::shared_ptr<const std::string> shared_body;
   // A body too large to hold at once (the whole ticket listing) comes in parts: each call
   // appends the next part to its argument. `failed` means the store stopped answering midway;
   // the transport must then end the response as incomplete, never as a shorter valid one.
@@ -65,6 +72,15 @@ class router {
   ticket_store& store_;
   event_log* events_;
   clock& clock_;
+
+  // The last complete listing of every ticket, valid while the store's version is unchanged.
+  // Only a listing of at most listing_cache_bytes is kept, so memory follows the data.
+  struct listing_cache {
+    std::mutex mutex;
+    std::uint64_t version = 0;
+    std::shared_ptr<const std::string> body;
+  };
+  listing_cache listing_cache_;
 };
 
 api_response error_response(const error& e);

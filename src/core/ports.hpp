@@ -61,6 +61,9 @@ class ticket_store {
                                                   const item_visitor& visit) = 0;
   virtual result<std::vector<std::string>> movies() = 0;
   virtual result<void> ping() = 0;
+  // Changes whenever anything in the store may have changed; nullopt when the store cannot tell
+  // cheaply (then nothing derived from it may be cached).
+  virtual std::optional<std::uint64_t> version() { return std::nullopt; }
 
   // Fails with conflict when the seat is taken.
   virtual void create(json::object item, completion<void> done) = 0;

@@ -143,7 +143,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void write(api_response r) {
     busy_ = true;
-    if (r.next_chunk) {
+    if (r.next_chunk || r.shared_body) {
       auto body = collect_body(r);
       if (!body) return close();  // incomplete: never pass a truncated listing off as whole
       r.body = std::move(*body);

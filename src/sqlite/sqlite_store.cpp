@@ -93,6 +93,11 @@ struct reader {
   }
 };
 
+struct version_query {
+  statement data_version;
+  explicit version_query(connection& c) : data_version(c, "PRAGMA data_version") {}
+};
+
 struct writer {
   connection db;
   statement begin, commit, rollback, savepoint, release, rollback_to;
@@ -190,6 +195,8 @@ bool sqlite_store::dispatched(std::string_view event_type) const {
 sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   writer_ = std::make_unique<writer>(opts_.path);
   writer_->configure_writer(this);
+  version_db_ = std::make_unique<connection>(opts_.path);
+  version_query_ = std::make_unique<version_query>(*version_db_);
   checkpoint_db_ = std::make_unique<connection>(opts_.path);
   // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
   checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
@@ -366,6 +373,17 @@ result<std::vector<std::string>> sqlite_store::movies() {
     while (r.movies.step()) out.emplace_back(r.movies.text(0));
     return out;
   });
+}
+
+std::optional<std::uint64_t> sqlite_store::version() {
+  std::lock_guard lock(version_mutex_);
+  try {
+    reset_guard g(version_query_->data_version);
+    if (!version_query_->data_version.step()) return std::nullopt;
+    return static_cast<std::uint64_t>(version_query_->data_version.integer(0));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 result<void> sqlite_store::ping() {

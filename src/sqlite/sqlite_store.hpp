@@ -20,6 +20,7 @@ namespace tb::sqlite {
 class connection;
 struct reader;
 struct writer;
+struct version_query;
 
 struct outbox_event {
   std::int64_t seq = 0;
@@ -47,6 +48,7 @@ class sqlite_store final : public ticket_store, public event_log {
                                           const item_visitor& visit) override;
   result<std::vector<std::string>> movies() override;
   result<void> ping() override;
+  std::optional<std::uint64_t> version() override;
   void create(json::object item, completion<void> done) override;
   void update(update_command cmd, completion<update_outcome> done) override;
   void remove(std::string seat, completion<json::object> done) override;
@@ -90,6 +92,12 @@ class sqlite_store final : public ticket_store, public event_log {
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
   std::thread writer_thread_;
+
+  // PRAGMA data_version is per connection: it moves when any other connection, in this process
+  // or another, commits. One connection keeps the numbers comparable.
+  std::mutex version_mutex_;
+  std::unique_ptr<connection> version_db_;
+  std::unique_ptr<version_query> version_query_;
 
   void checkpoint_loop();
   std::unique_ptr<connection> checkpoint_db_;

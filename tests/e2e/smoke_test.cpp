@@ -41,3 +41,40 @@ TEST(Smoke, ReadmeFlowShowsTheDiscountAfterAPriceDrop) {
 
 }  // namespace
 }  // namespace tb::test
+
+namespace tb::test {
+namespace {
+
+std::size_t count_tickets(unsigned short port) {
+  auto listing = get(port, "/tickets");
+  EXPECT_EQ(listing.status, 200);
+  auto parsed = json::parse(listing.body);
+  auto* v = std::get_if<json::value>(&parsed);
+  if (!v || !v->if_object() || !v->if_object()->find("tickets")) return SIZE_MAX;
+  return v->if_object()->find("tickets")->if_array()->size();
+}
+
+// The full listing is cached between writes: every kind of write must show in the next listing,
+// also one made by another process on the same data directory.
+TEST(Smoke, FullListingReflectsEveryWriteIncludingOtherProcesses) {
+  temp_dir dir;
+  auto data = dir.path() / "data";
+  server_process server(data);
+  EXPECT_EQ(count_tickets(server.port()), 0u);
+  ASSERT_EQ(request(server.port(), "POST", "/ticket", R"({"Theatre-Seat":"A","Movie":"M","Price":5})").status, 201);
+  EXPECT_EQ(count_tickets(server.port()), 1u);
+  EXPECT_EQ(count_tickets(server.port()), 1u);  // served from the cache
+
+  auto invoked = run_cli({"invoke", "createTicket", "--data-dir", data.string(), "--data",
+                          R"({"httpMethod":"POST","body":"{\"Theatre-Seat\":\"B\",\"Movie\":\"M\"}"})"});
+  ASSERT_EQ(invoked.status, 0) << invoked.err;
+  EXPECT_EQ(count_tickets(server.port()), 2u);
+
+  ASSERT_EQ(request(server.port(), "PATCH", "/ticket", R"({"Theatre-Seat":"A","updateKey":"Movie","updateValue":"Z"})").status, 200);
+  EXPECT_NE(get(server.port(), "/tickets").body.find(R"("Movie":"Z")"), std::string::npos);
+  ASSERT_EQ(request(server.port(), "DELETE", "/ticket", R"({"Theatre-Seat":"A"})").status, 200);
+  EXPECT_EQ(count_tickets(server.port()), 1u);
+}
+
+}  // namespace
+}  // namespace tb::test
