@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -21,10 +22,14 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
-class session;
+// One io_context per thread: a connection lives on one thread for its whole life, so it needs no
+// strand, and the concrete executor type spares the type-erased one's cost on every operation.
+using executor = asio::io_context::executor_type;
+using socket_type = asio::basic_stream_socket<tcp, executor>;
+using stream_type = beast::basic_stream<tcp, executor, beast::unlimited_rate_policy>;
+using acceptor_type = asio::basic_socket_acceptor<tcp, executor>;
 
-// After an error answer to a request not read to its end, how long the rest is read and dropped.
-constexpr std::chrono::seconds linger_timeout{5};
+class session;
 
 // What every session shares: the router, the limits, and the list used to drain at shutdown.
 struct shared_state {
@@ -39,7 +44,7 @@ struct shared_state {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, shared_state& state) : stream_(std::move(socket)), state_(state) {
+  session(socket_type socket, shared_state& state) : stream_(std::move(socket)), state_(state) {
     ++state_.connections;
   }
   ~session() {
@@ -83,10 +88,11 @@ class session : public std::enable_shared_from_this<session> {
     auto expect = parser_->get()[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
-      return bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code write_ec, std::size_t) {
-        if (write_ec) return self->close();
-        self->read_body();
-      });
+      return bhttp::async_write(stream_, *cont,
+                                [self = shared_from_this(), cont](beast::error_code write_ec, std::size_t) {
+                                  if (write_ec) return self->close();
+                                  self->read_body();
+                                });
     }
     read_body();
   }
@@ -130,59 +136,128 @@ class session : public std::enable_shared_from_this<session> {
     areq.path = target->path();
     for (auto param : target->params()) areq.query.emplace_back(param.key, param.value);
     areq.body = std::move(req.body());
+
+    // A response ready before handle() returns (every read) is written right here; one that
+    // completes later on the store's writer thread is posted back to this connection's thread.
+    handling_ = true;
     try {
-      state_.routes.handle(std::move(areq), [self = shared_from_this()](api_response r) {
+      state_.routes.handle(std::move(areq), [self = shared_from_this(), me = std::this_thread::get_id()](
+                                                api_response r) {
+        if (std::this_thread::get_id() == me && self->handling_) {
+          self->ready_ = std::move(r);
+          return;
+        }
         asio::post(self->stream_.get_executor(),
                    [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
       });
     } catch (const std::exception& e) {
       log_line("error", "request failed", {{"reason", e.what()}});
-      write(error_response({errc::internal, "Internal server error"}));
+      ready_ = error_response({errc::internal, "Internal server error"});
     }
+    handling_ = false;
+    if (ready_) {
+      api_response r = std::move(*ready_);
+      ready_.reset();
+      write(std::move(r));
+    }
+  }
+
+  template <class Body>
+  void prepare(bhttp::response<Body>& res, const api_response& r) {
+    res.result(static_cast<bhttp::status>(r.status));
+    res.version(version_);
+    for (const auto& [name, value] : standard_headers()) res.set(name, value);
+    if (!r.allow.empty()) res.set(bhttp::field::allow, r.allow);
+    res.keep_alive(keep_alive_ && !state_.stopping);
+  }
+
+  // Writes a whole response, then reads the next request or closes. `keep` holds whatever the
+  // body's memory belongs to until the write is done.
+  template <class Message, class Keep>
+  void send(std::shared_ptr<Message> res, Keep keep) {
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+      self->busy_ = false;
+      if (!ec && self->linger_) return self->linger();
+      if (ec || !res->keep_alive()) return self->close();
+      self->read_header();
+    });
+  }
+
+  // After refusing a request whose body is still arriving (a 413, say), closing at once would
+  // reset the connection under a client still writing, and it would never read the answer.
+  // Stop sending, read and discard for a bounded time, then close.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(state_.lim.linger_timeout);
+    auto scratch = std::make_shared<std::array<char, 64 * 1024>>();
+    stream_.async_read_some(asio::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();
+      self->linger();
+    });
   }
 
   void write(api_response r) {
     busy_ = true;
-    if (r.next_chunk || r.shared_body) {
-      auto body = collect_body(r);
-      if (!body) return close();  // incomplete: never pass a truncated listing off as whole
-      r.body = std::move(*body);
+    if (r.next_chunk) return write_chunked(std::move(r));
+    if (r.shared_body) {
+      // A cached listing: sent from the shared buffer itself, never copied.
+      auto body = r.shared_body;
+      auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>();
+      prepare(*res, r);
+      res->body() = {body->data(), body->size()};
+      res->prepare_payload();
+      return send(res, body);
     }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(r.status), version_);
-    for (const auto& [name, value] : standard_headers()) res->set(name, value);
-    if (!r.allow.empty()) res->set(bhttp::field::allow, r.allow);
-    res->keep_alive(keep_alive_ && !state_.stopping);
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    prepare(*res, r);
     res->body() = std::move(r.body);
     res->prepare_payload();
     // A HEAD answer keeps the Content-Length but never sends the body: the client reads the next
     // response right after these headers.
     if (head_) res->body().clear();
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+    send(res, 0);
+  }
+
+  // A body made page by page (the full listing): chunked transfer encoding, one chunk a page.
+  void write_chunked(api_response r) {
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
+    prepare(*res, r);
+    res->chunked(true);
+    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+    auto next = std::make_shared<std::function<chunk_status(std::string&)>>(std::move(r.next_chunk));
+    auto first = std::make_shared<std::string>(std::move(r.body));
+    bhttp::async_write_header(stream_, *serializer,
+                              [self = shared_from_this(), res, serializer, next, first](beast::error_code ec, std::size_t) {
+                                if (ec) return self->close();
+                                self->write_chunk(res->keep_alive(), next, std::move(*first));
+                              });
+  }
+
+  void write_chunk(bool keep_alive, std::shared_ptr<std::function<chunk_status(std::string&)>> next,
+                   std::string start) {
+    auto chunk = std::make_shared<std::string>(std::move(start));
+    const chunk_status status = (*next)(*chunk);
+    if (status == chunk_status::failed) {
+      // Ending without the last chunk tells the client the body is incomplete.
+      log_line("error", "listing failed midway");
+      return close();
+    }
+    const bool last = status == chunk_status::last;
+    auto finish = [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->busy_ = false;
-      if (ec) return self->close();
-      if (!res->keep_alive()) return self->linger_ ? self->linger() : self->close();
+      if (ec || !keep_alive) return self->close();
       self->read_header();
-    });
-  }
-
-  // The client may still be sending what was refused (a body over the limit). Closing now would
-  // make the kernel reset the connection, and a client that writes its whole request before
-  // reading would lose the answer: stop sending, then read and drop until the client hangs up.
-  void linger() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(linger_timeout);
-    discard_input();
-  }
-
-  void discard_input() {
-    buffer_.clear();
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->close();
-                              self->discard_input();
-                            });
+    };
+    auto after_data = [self = shared_from_this(), keep_alive, next, chunk, last, finish](beast::error_code ec,
+                                                                                         std::size_t) {
+      if (ec) return self->close();
+      if (!last) return self->write_chunk(keep_alive, next, {});
+      asio::async_write(self->stream_, bhttp::make_chunk_last(), finish);
+    };
+    // An empty chunk would read as the end of the body: skip straight on instead.
+    if (chunk->empty()) return after_data({}, 0);
+    asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*chunk)), after_data);
   }
 
   void close() {
@@ -191,24 +266,28 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  stream_type stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   shared_state& state_;
+  std::optional<api_response> ready_;
+  bool handling_ = false;
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool head_ = false;
-  bool linger_ = false;  // drain the input before closing
   bool busy_ = false;
+  bool linger_ = false;
 };
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
-  listener(asio::io_context& ioc, tcp::acceptor acceptor, shared_state& state)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), state_(state) {}
+  listener(std::vector<std::unique_ptr<asio::io_context>>& contexts, acceptor_type acceptor, shared_state& state)
+      : contexts_(contexts), acceptor_(std::move(acceptor)), state_(state) {}
 
   void accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
+    // Round-robin: each new connection goes to the next thread's io_context.
+    auto& target = *contexts_[next_++ % contexts_.size()];
+    acceptor_.async_accept(target.get_executor(),
                            beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
@@ -218,7 +297,7 @@ class listener : public std::enable_shared_from_this<listener> {
   }
 
  private:
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(beast::error_code ec, socket_type socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
       if (state_.connections >= state_.lim.max_connections) {
@@ -231,33 +310,45 @@ class listener : public std::enable_shared_from_this<listener> {
     accept();
   }
 
-  asio::io_context& ioc_;
-  tcp::acceptor acceptor_;
+  std::vector<std::unique_ptr<asio::io_context>>& contexts_;
+  acceptor_type acceptor_;
   shared_state& state_;
+  std::size_t next_ = 0;
 };
 
 }  // namespace
 
 void serve(router& r, const server_options& opts, const std::function<void(std::uint16_t)>& on_listening) {
   const unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
-  asio::io_context ioc(static_cast<int>(threads));
+  // Declared first, destroyed last: handlers still queued when the contexts go hold sessions.
   shared_state state(r, opts.limits);
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+  asio::io_context& main_ioc = *contexts[0];
 
   tcp::endpoint endpoint(asio::ip::make_address(opts.host), opts.port);
-  tcp::acceptor acceptor(ioc);
+  acceptor_type acceptor(main_ioc.get_executor());
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
   acceptor.bind(endpoint);
   acceptor.listen(asio::socket_base::max_listen_connections);
   const std::uint16_t port = acceptor.local_endpoint().port();
-  auto l = std::make_shared<listener>(ioc, std::move(acceptor), state);
+  auto l = std::make_shared<listener>(contexts, std::move(acceptor), state);
   l->accept();
 
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  asio::steady_timer drain(ioc);
+  // The other threads' io_contexts have no work of their own between connections.
+  std::vector<asio::executor_work_guard<executor>> keep_running;
+  for (auto& c : contexts) keep_running.emplace_back(c->get_executor());
+
+  asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain(main_ioc);
   std::chrono::steady_clock::time_point deadline;
+  auto stop_all = [&] {
+    for (auto& guard : keep_running) guard.reset();
+    for (auto& c : contexts) c->stop();
+  };
   std::function<void(beast::error_code)> check_drained = [&](beast::error_code) {
-    if (state.connections == 0 || std::chrono::steady_clock::now() >= deadline) return ioc.stop();
+    if (state.connections == 0 || std::chrono::steady_clock::now() >= deadline) return stop_all();
     drain.expires_after(std::chrono::milliseconds(10));
     drain.async_wait(check_drained);
   };
@@ -279,8 +370,8 @@ void serve(router& r, const server_options& opts, const std::function<void(std::
 
   on_listening(port);
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&contexts, i] { contexts[i]->run(); });
+  main_ioc.run();
   for (auto& t : pool) t.join();
 }
 

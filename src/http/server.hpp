@@ -15,9 +15,9 @@ namespace tb::http {
 struct server_limits {
   std::size_t header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};     // keep-alive connection with no request
-  std::chrono::seconds request_timeout{30};  // to receive a whole request once it has begun
   std::size_t max_connections = 10'000;
   std::chrono::seconds drain_timeout{10};    // in-flight requests at shutdown get this long
+  std::chrono::seconds linger_timeout{5};    // reading what a refused client still sends
 };
 
 struct server_options {
