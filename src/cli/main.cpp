@@ -121,7 +121,9 @@ int serve(const config& c) {
   opts.host = c.host;
   opts.port = c.port;
   http::serve(service.routes, opts, [&](std::uint16_t port) {
-    log_line("info", "listening on http://" + c.host + ":" + std::to_string(port),
+    // An IPv6 literal goes in brackets, as in a URL.
+    const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;
+    log_line("info", "listening on http://" + host + ":" + std::to_string(port),
              {{"dataDir", c.data_dir.string()}});
   });
   log_line("info", "stopped");

@@ -326,7 +326,12 @@ void serve(router& r, const server_options& opts, const std::function<void(std::
   for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   asio::io_context& main_ioc = *contexts[0];
 
-  tcp::endpoint endpoint(asio::ip::make_address(opts.host), opts.port);
+  // A name such as localhost is resolved; its first address is the one served.
+  tcp::resolver resolver(main_ioc);
+  auto resolved = resolver.resolve(opts.host, std::to_string(opts.port),
+                                   tcp::resolver::passive | tcp::resolver::numeric_service);
+  if (resolved.empty()) throw std::runtime_error("cannot resolve host " + opts.host);
+  tcp::endpoint endpoint = resolved.begin()->endpoint();
   acceptor_type acceptor(main_ioc.get_executor());
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));

@@ -103,7 +103,8 @@ server_process::server_process(const std::filesystem::path& data_dir, std::vecto
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(args, fd, fd);
   close(fd);
-  static const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  // Any host: tests may pass --host in extra_args (a later --host wins).
+  static const std::regex listening(R"(listening on http://[^\s"]+:(\d+))");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;

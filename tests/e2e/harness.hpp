@@ -32,7 +32,8 @@ struct http_response {
   std::string header(const std::string& name) const;
 };
 
-// `ticket-booking serve --port 0 --data-dir DIR`; waits for its "listening on" line.
+// `ticket-booking serve --host 127.0.0.1 --port 0 --data-dir DIR [extra_args]`; waits for its
+// "listening on" line.
 class server_process {
  public:
   explicit server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {});

@@ -78,3 +78,21 @@ TEST(Smoke, FullListingReflectsEveryWriteIncludingOtherProcesses) {
 
 }  // namespace
 }  // namespace tb::test
+
+namespace tb::test {
+namespace {
+
+TEST(Smoke, ServesOnAHostNameAndOnIpv6WithAUrlInTheLog) {
+  for (auto [host, url_host] : {std::pair{"localhost", "localhost"}, std::pair{"::1", "[::1]"}}) {
+    temp_dir dir;
+    server_process server(dir.path() / "data", {"--host", host});
+    const std::string url = std::string("http://") + url_host + ":" + std::to_string(server.port());
+    EXPECT_NE(server.log().find("listening on " + url), std::string::npos) << server.log();
+    auto health = dir.path() / "health";
+    std::string curl = "curl -s -g -o " + health.string() + " -w '%{http_code}' " + url + "/health | grep -q 200";
+    EXPECT_EQ(std::system(curl.c_str()), 0) << curl;
+  }
+}
+
+}  // namespace
+}  // namespace tb::test
