@@ -25,7 +25,7 @@ namespace {
 using namespace tb;
 
 constexpr const char* usage = R"(usage:
-  ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data]
+  ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data] [--threads N]
   ticket-booking invoke FUNCTION (--data JSON | --path FILE) [--data-dir ./data]
   ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
 
@@ -41,6 +41,7 @@ struct config {
   std::string function;
   std::optional<std::string> data;
   std::optional<std::string> data_path;
+  unsigned threads = 0;  // HTTP threads; 0: one per core
   bool follow = false;
   std::int64_t after = 0;
 };
@@ -72,6 +73,12 @@ config parse_args(int argc, char** argv) {
       long port = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || port < 0 || port > 65535) throw usage_error("--port takes 0 to 65535");
       c.port = static_cast<std::uint16_t>(port);
+    } else if (flag == "--threads") {
+      std::string v = value(flag);
+      char* end = nullptr;
+      long threads = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || threads < 1 || threads > 256) throw usage_error("--threads takes 1 to 256");
+      c.threads = static_cast<unsigned>(threads);
     } else if (flag == "--data-dir") c.data_dir = value(flag);
     else if (flag == "--data") c.data = value(flag);
     else if (flag == "--path") c.data_path = value(flag);
@@ -120,6 +127,7 @@ int serve(const config& c) {
   http::server_options opts;
   opts.host = c.host;
   opts.port = c.port;
+  opts.threads = c.threads;
   http::serve(service.routes, opts, [&](std::uint16_t port) {
     // An IPv6 literal goes in brackets, as in a URL.
     const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;

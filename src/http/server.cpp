@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -375,7 +377,11 @@ void serve(router& r, const server_options& opts, const std::function<void(std::
 
   on_listening(port);
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&contexts, i] { contexts[i]->run(); });
+  for (unsigned i = 1; i < threads; ++i)
+    pool.emplace_back([&contexts, i] {
+      pthread_setname_np(pthread_self(), ("tb-io-" + std::to_string(i)).c_str());
+      contexts[i]->run();
+    });
   main_ioc.run();
   for (auto& t : pool) t.join();
 }

@@ -1,5 +1,7 @@
 #include "sqlite/outbox_dispatcher.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -71,7 +73,10 @@ void outbox_dispatcher::wait_for_acks() {
 }
 
 void outbox_dispatcher::start() {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tb-bus");
+    loop();
+  });
 }
 
 void outbox_dispatcher::wake() {

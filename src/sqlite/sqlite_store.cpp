@@ -1,5 +1,7 @@
 #include "sqlite/sqlite_store.hpp"
 
+#include <pthread.h>
+
 #include <optional>
 
 #include "app/log.hpp"
@@ -14,7 +16,16 @@ constexpr const char* schema = R"sql(
     item  TEXT NOT NULL,   -- canonical JSON
     movie TEXT             -- Movie when it is a non-empty string, for GET /movies
   ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS tickets_by_movie ON tickets (movie);
+  -- GET /movies reads this summary: a ticket write touches one of its few rows, where an index
+  -- on tickets(movie) dirtied a page per movie in every batch.
+  CREATE TABLE IF NOT EXISTS movie_counts (
+    movie   TEXT PRIMARY KEY,
+    tickets INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  DROP INDEX IF EXISTS tickets_by_movie;
+  INSERT INTO movie_counts (movie, tickets)
+    SELECT movie, count(*) FROM tickets
+    WHERE movie IS NOT NULL AND NOT EXISTS (SELECT 1 FROM movie_counts) GROUP BY movie;
   CREATE TABLE IF NOT EXISTS events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id        TEXT NOT NULL,
@@ -33,14 +44,6 @@ constexpr const char* schema = R"sql(
     handled_at TEXT NOT NULL
   ) WITHOUT ROWID;
 )sql";
-
-// Distinct movies by skipping through the index: one seek per movie, not a pass over tickets.
-constexpr const char* distinct_movies_sql = R"sql(
-  WITH RECURSIVE m(name) AS (
-    SELECT (SELECT min(movie) FROM tickets WHERE movie > '')
-    UNION ALL
-    SELECT (SELECT min(movie) FROM tickets WHERE movie > m.name) FROM m WHERE m.name IS NOT NULL)
-  SELECT name FROM m WHERE name IS NOT NULL)sql";
 
 json::object parse_item(std::string_view text) {
   auto parsed = json::parse(text);
@@ -82,7 +85,7 @@ struct reader {
       : db(path),
         get(db, "SELECT item FROM tickets WHERE seat = ?"),
         scan(db, "SELECT seat, item FROM tickets WHERE seat > ? ORDER BY seat LIMIT ?"),
-        movies(db, distinct_movies_sql),
+        movies(db, "SELECT movie FROM movie_counts WHERE tickets > 0 ORDER BY movie"),
         events(db, "SELECT seq, status, body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
         pending(db,
                 "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
@@ -101,8 +104,9 @@ struct version_query {
 struct writer {
   connection db;
   statement begin, commit, rollback, savepoint, release, rollback_to;
-  statement select_item, insert_ticket, update_ticket, delete_ticket, insert_event;
+  statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
   statement handled, insert_handled, delivered, failed;
+  statement count_movie, uncount_movie, drop_movie;
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
@@ -114,12 +118,17 @@ struct writer {
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
+        update_item(db, "UPDATE tickets SET item = ? WHERE seat = ?"),
         delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
         insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
         handled(db, "SELECT 1 FROM handled_events WHERE event_id = ?"),
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
-        failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?") {}
+        failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
+        count_movie(db, "INSERT INTO movie_counts (movie, tickets) VALUES (?, 1) "
+                        "ON CONFLICT (movie) DO UPDATE SET tickets = tickets + 1"),
+        uncount_movie(db, "UPDATE movie_counts SET tickets = tickets - 1 WHERE movie = ?"),
+        drop_movie(db, "DELETE FROM movie_counts WHERE movie = ? AND tickets <= 0") {}
 
   // The schema must exist before statements are prepared against it.
   static int configure_first(const std::string& path) {
@@ -158,15 +167,45 @@ struct writer {
     return parse_item(select_item.text(0));
   }
 
+  void count(const std::optional<std::string>& movie) {
+    if (!movie) return;
+    reset_guard g(count_movie);
+    count_movie.bind(1, *movie);
+    count_movie.step();
+  }
+
+  void uncount(const std::optional<std::string>& movie) {
+    if (!movie) return;
+    {
+      reset_guard g(uncount_movie);
+      uncount_movie.bind(1, *movie);
+      uncount_movie.step();
+    }
+    reset_guard g(drop_movie);
+    drop_movie.bind(1, *movie);
+    drop_movie.step();
+  }
+
   // Rewrites a ticket; refuses (changing nothing) an item over DynamoDB's size limit.
-  result<void> store(const std::string& seat, const json::object& item) {
+  result<void> store(const std::string& seat, const json::object& old_item, const json::object& item) {
     std::string text = json::serialize(json::value(item));
     if (text.size() > max_item_bytes) return bad_request("Item size exceeds the 400 KB limit");
-    reset_guard g(update_ticket);
-    update_ticket.bind(1, text);
-    bind_movie(update_ticket, 2, item);
-    update_ticket.bind(3, seat);
-    update_ticket.step();
+    auto old_movie = movie_of(old_item), movie = movie_of(item);
+    if (old_movie == movie) {
+      reset_guard g(update_item);
+      update_item.bind(1, text).bind(2, seat);
+      update_item.step();
+      return ok;
+    }
+    {
+      reset_guard g(update_ticket);
+      update_ticket.bind(1, text);
+      bind_movie(update_ticket, 2, item);
+      update_ticket.bind(3, seat);
+      update_ticket.step();
+    }
+    uncount(old_movie);
+    count(movie);
     return ok;
   }
 
@@ -200,8 +239,14 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   checkpoint_db_ = std::make_unique<connection>(opts_.path);
   // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
   checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
-  writer_thread_ = std::thread([this] { writer_loop(); });
-  checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
+  writer_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tb-writer");
+    writer_loop();
+  });
+  checkpoint_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tb-checkpoint");
+    checkpoint_loop();
+  });
 }
 
 sqlite_store::~sqlite_store() {
@@ -402,6 +447,7 @@ void sqlite_store::create(json::object item, completion<void> done) {
         w.bind_movie(w.insert_ticket, 3, item);
         w.insert_ticket.step();
         if (w.db.changes() == 0) return error{errc::conflict, "Ticket already exists"};
+        w.count(movie_of(item));
         return ok;
       },
       std::move(done));
@@ -418,7 +464,7 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           apply_price_change(item, *cmd.update.value.if_number(), cmd.now);
         else
           item.set(cmd.update.key, cmd.update.value);
-        if (auto stored = w.store(cmd.update.seat, item); !stored) return stored.err();
+        if (auto stored = w.store(cmd.update.seat, *old_item, item); !stored) return stored.err();
         update_outcome out{std::move(*old_item), std::move(item), false};
         if (cmd.update.is_price_change) {
           w.record_event(make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now),
@@ -439,6 +485,7 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
         json::object item = parse_item(w.delete_ticket.text(0));
         while (w.delete_ticket.step()) {
         }
+        w.uncount(movie_of(item));
         return item;
       },
       std::move(done));
@@ -465,7 +512,7 @@ void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadat
         }
         for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
         // An event that cannot be applied is not remembered: the bus parks it with this reason.
-        if (auto stored = w.store(e.seat, *item); !stored) return stored.err();
+        if (auto stored = w.store(e.seat, *item, *item); !stored) return stored.err();  // Movie unchanged
         w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
                        price_change_processed, e.seat, dispatched(price_change_processed));
         w.remember(e.event_id, "applied", cmd.now);
