@@ -103,7 +103,7 @@ struct version_query {
 
 struct writer {
   connection db;
-  statement begin, commit, rollback, savepoint, release, rollback_to;
+  statement begin, commit, rollback;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
   statement handled, insert_handled, delivered, failed;
   statement count_movie, uncount_movie, drop_movie;
@@ -112,9 +112,6 @@ struct writer {
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK"),
-        savepoint(db, "SAVEPOINT op"),
-        release(db, "RELEASE op"),
-        rollback_to(db, "ROLLBACK TO op"),
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
@@ -349,32 +346,46 @@ void sqlite_store::writer_loop() {
         queue_.pop_front();
       }
     }
+    // The batch is one transaction. An op that throws (disk full, corruption: never a client's
+    // mistake, those are results) rolls the transaction back; the batch then runs again without
+    // it, so one bad write cannot take the others down.
+    std::vector<bool> failed(batch.size(), false);
     bool committed = false;
     bool recorded = false;
-    try {
-      w.begin.step();
-      for (auto& op : batch) {
-        // A savepoint per write: one failing statement undoes only its own write.
-        w.savepoint.step();
+    for (bool retry = true; retry;) {
+      retry = false;
+      recorded = false;
+      try {
+        w.begin.step();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (failed[i]) continue;
+          try {
+            batch[i].apply(w);
+          } catch (const std::exception& e) {
+            log_line("error", "write failed", {{"reason", e.what()}});
+            failed[i] = true;
+            retry = true;
+            break;
+          }
+          recorded = recorded || batch[i].records_event;
+        }
+        if (!retry) {
+          w.commit.step();
+          committed = true;
+        }
+      } catch (const std::exception& e) {
+        log_line("error", "commit failed", {{"reason", e.what()}});
+        retry = false;
+      }
+      if (!committed) {
         try {
-          op.apply(w);
-          w.release.step();
-          recorded = recorded || op.records_event;
+          w.rollback.step();
         } catch (const std::exception&) {
-          w.rollback_to.step();
-          w.release.step();
+          // no transaction left to roll back
         }
       }
-      w.commit.step();
-      committed = true;
-    } catch (const std::exception&) {
-      try {
-        w.rollback.step();
-      } catch (const std::exception&) {
-        // no transaction left to roll back
-      }
     }
-    for (auto& op : batch) op.finish(committed);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     batch.clear();
     if (committed && recorded) {
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
