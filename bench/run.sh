@@ -325,13 +325,22 @@ done
 # 90/10 read/write mix and PATCH only touch seeded seats; POST adds rows, so it is last
 scenario mix load "$HERE/mix.lua" "" "${TARGETS[@]}"
 scenario patch_ticket load "$WRK_DIR/patch_ticket.lua" "" "${TARGETS[@]}"
+# Metadata visibility (ours): PATCH's 200 -> discount readable, idle and under the PATCH load
+META_IDLE=$(python3 "$HERE/metadata_latency.py" "$(target_url ours)" 500 || echo '{}')
+log "metadata visibility, idle: $META_IDLE"
+wrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/patch_ticket.lua" "$(target_url ours)" > "$RAW/metadata_load_wrk.log" 2>&1 &
+META_WRK=$!
+sleep 1
+META_LOAD=$(python3 "$HERE/metadata_latency.py" "$(target_url ours)" 500 || echo '{}')
+wait "$META_WRK" || true
+log "metadata visibility, under PATCH load: $META_LOAD"
 scenario post_ticket load "$WRK_DIR/post_ticket.lua" "" "${TARGETS[@]}"
 RSS_END=$(rss_kb "$OURS_PID") HWM_END=$(hwm_kb "$OURS_PID")
 PEER_RSS_END=""; PEER_HWM_END=""
 [ -z "$PEER_PID" ] || { PEER_RSS_END=$(rss_kb "$PEER_PID"); PEER_HWM_END=$(hwm_kb "$PEER_PID"); }
 
 # --- 4. medians, table, JSON ---------------------------------------------------------------------
-export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC SKIP_PEER SKIP_NGINX
+export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC SKIP_PEER SKIP_NGINX META_IDLE META_LOAD
 export RSS_SEED RSS_LIST RSS_LISTLOAD RSS_END HWM_END PEER_RSS_SEED PEER_RSS_LIST PEER_RSS_LISTLOAD PEER_RSS_END PEER_HWM_END
 export OURS_LIST_BYTES OURS_LIST_ITEMS OURS_LIST_S PEER_LIST_BYTES PEER_LIST_ITEMS PEER_LIST_S
 export M_NPROC M_CPU M_DATE M_KERNEL M_TOOLS M_GIT
@@ -412,7 +421,9 @@ out["config"] = {"runs": int(E["RUNS"]), "dur": E["DUR"], "warm": E["WARM"], "se
                  "ours": E["OURS_DESC"], "peer": None if E["SKIP_PEER"] == "1" else "shared/bench/peers/node-fastify",
                  "nginx": None if E["SKIP_NGINX"] == "1" else "shared/bench/peers/nginx",
                  "statistic": "median over runs; runs interleaved ours, peer, nginx; one target loaded at a time; wrk on the same cores"}
-out = {k: out[k] for k in ("machine", "config", "scenarios", "rss_kb", "get_tickets_once")}
+out["metadata_visibility_ms"] = {"idle": json.loads(E.get("META_IDLE") or "{}"),
+                                 "under_patch_load": json.loads(E.get("META_LOAD") or "{}")}
+out = {k: out[k] for k in ("machine", "config", "scenarios", "rss_kb", "get_tickets_once", "metadata_visibility_ms")}
 with open(os.path.join(E["OUT"], "results.json"), "w") as f:
     json.dump(out, f, indent=2)
     f.write("\n")
@@ -451,6 +462,9 @@ for t in ("ours", "peer"):
     print("RSS %-4s  after seeding %s: %s | after one GET /tickets (%s bytes): %s | after GET /tickets load: %s | end: %s (peak %s)" % (
         t, E["SEED_COUNT"], mib(rss["after_seed"]), g.get("bytes"), mib(rss["after_get_tickets"]),
         mib(rss["after_list_load"]), mib(rss["end"]), mib(rss["peak_VmHWM"])))
+for k, v in out["metadata_visibility_ms"].items():
+    if v: print("Metadata visible after the PATCH's 200 (ours, %s): p50 %s ms, p99 %s ms, max %s ms, n=%s, timeouts %s" % (
+        k.replace("_", " "), v.get("p50_ms"), v.get("p99_ms"), v.get("max_ms"), v.get("n"), v.get("timeouts")))
 for w in warn: print("WARNING: " + w)
 print("results: %s/results.json, raw wrk logs: %s/raw/" % (E["OUT"], E["OUT"]))
 PY

@@ -5,13 +5,19 @@ set -euo pipefail
 what=${1:-build}
 packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
           libsqlite3-dev libssl-dev libcurl4-openssl-dev)
+# Tools are looked for as commands: a machine may have them from elsewhere (Node.js and npm
+# often are), and asking apt for a second copy can conflict with the first.
+tools=()
 case "$what" in
-  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev curl python3) ;;&
-  bench) packages+=(wrk nginx-light nodejs npm) ;;
+  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev); tools+=(curl:curl python3:python3) ;;&
+  bench) tools+=(wrk:wrk nginx:nginx-light node:nodejs npm:npm) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+for t in "${tools[@]}"; do
+  command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing: ${missing[*]}"

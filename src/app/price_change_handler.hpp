@@ -9,25 +9,30 @@
 
 namespace tb {
 
-enum class handler_outcome {
-  applied,    // metadata written, PriceChangeProcessed recorded
-  ignored,    // another event type
-  duplicate,  // already handled
-  stale,      // the price changed again since
-  missing,    // the ticket is gone
-};
-
 std::string_view to_string(handler_outcome o);
 
-class price_change_handler {
+// The local service's publisher: hands each event straight to a handler in this process.
+class in_process_publisher final : public event_publisher {
+ public:
+  explicit in_process_publisher(event_handler& handler) : handler_(handler) {}
+  void publish(std::string_view event_json, const std::string& event_id, completion<void> done) override {
+    handler_.handle(event_json, event_id, [done = std::move(done)](result<handler_outcome> r) {
+      if (!r) return done(r.err());
+      done(ok);
+    });
+  }
+
+ private:
+  event_handler& handler_;
+};
+
+class price_change_handler final : public event_handler {
  public:
   price_change_handler(ticket_store& store, clock& clock) : store_(store), clock_(clock) {}
 
-  // `message` is the event JSON text. `fallback_id` stands in for a missing eventId; when empty,
-  // a name-based UUID of the message is used, so a redelivery maps to the same id.
-  // Fails with bad_request for a malformed message (not worth retrying) and with other codes for
-  // transient failures.
-  void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done);
+  // Without an eventId or a fallback, a name-based UUID of the message stands in, so a
+  // redelivery of the same text maps to the same id.
+  void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) override;
 
  private:
   ticket_store& store_;

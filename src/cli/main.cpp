@@ -108,12 +108,8 @@ struct local_service {
   system_clock clock;
   sqlite::sqlite_store store;
   price_change_handler handler{store, clock};
-  sqlite::outbox_dispatcher bus{store, [this](const sqlite::outbox_event& e, completion<void> done) {
-                                  handler.handle(e.body, e.event_id, [done = std::move(done)](result<handler_outcome> r) {
-                                    if (!r) return done(r.err());
-                                    done(ok);
-                                  });
-                                }};
+  in_process_publisher publisher{handler};
+  sqlite::outbox_dispatcher bus{store, publisher};
   router routes{store, &store, clock};
 
   explicit local_service(const config& c) : store({database_file(c).string()}) {}

@@ -90,6 +90,32 @@ class event_log {
   virtual result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) = 0;
 };
 
+// What a handler did with one event.
+enum class handler_outcome {
+  applied,    // its effect is written (for a price change: metadata and PriceChangeProcessed)
+  ignored,    // an event type this handler does not take
+  duplicate,  // handled before: nothing changed
+  stale,      // overtaken by a newer change: nothing changed
+  missing,    // its ticket is gone: nothing recreated
+};
+
+// Takes events off a bus (the local outbox, SNS). `fallback_id` stands in for a missing eventId
+// (an SNS MessageId; empty: the handler derives one from the message). Fails with bad_request
+// for a malformed message, which no retry can fix; other failures are worth retrying.
+class event_handler {
+ public:
+  virtual ~event_handler() = default;
+  virtual void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) = 0;
+};
+
+// Carries a recorded event to its consumers: in process for the local service, SNS on AWS.
+// Completes when the event is accepted; the same failure rules as event_handler.
+class event_publisher {
+ public:
+  virtual ~event_publisher() = default;
+  virtual void publish(std::string_view event_json, const std::string& event_id, completion<void> done) = 0;
+};
+
 class clock {
  public:
   virtual ~clock() = default;

@@ -37,8 +37,8 @@ class countdown {
 
 }  // namespace
 
-outbox_dispatcher::outbox_dispatcher(sqlite_store& store, subscriber deliver, options opts)
-    : store_(store), deliver_(std::move(deliver)), opts_(opts) {}
+outbox_dispatcher::outbox_dispatcher(sqlite_store& store, event_publisher& publisher, options opts)
+    : store_(store), publisher_(publisher), opts_(opts) {}
 
 outbox_dispatcher::~outbox_dispatcher() {
   {
@@ -143,7 +143,7 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
   {
     countdown all(due.size());
     for (std::size_t i = 0; i < due.size(); ++i) {
-      deliver_(*due[i], [&, i](result<void> r) {
+      publisher_.publish(due[i]->body, due[i]->event_id, [&, i](result<void> r) {
         if (!r) failures[i] = r.err();
         all.arrive();
       });

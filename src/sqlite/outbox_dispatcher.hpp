@@ -1,6 +1,6 @@
-// The local event bus: delivers outbox events to a subscriber at least once, in order per ticket,
+// The outbox's dispatcher: publishes recorded events at least once, in order per ticket,
 // retrying with exponential backoff and parking an event as dead, with its reason, after the
-// last try or at once when the subscriber calls it malformed.
+// last try or at once when the publisher calls it malformed.
 #pragma once
 
 #include <chrono>
@@ -24,11 +24,8 @@ class outbox_dispatcher {
     std::chrono::milliseconds max_backoff{60'000};
     std::chrono::milliseconds idle_poll{1'000};    // re-check even when nobody wakes us
   };
-  // Fails with bad_request for an event that can never succeed.
-  using subscriber = std::function<void(const outbox_event&, completion<void>)>;
-
-  outbox_dispatcher(sqlite_store& store, subscriber deliver, options opts);
-  outbox_dispatcher(sqlite_store& store, subscriber deliver) : outbox_dispatcher(store, std::move(deliver), options{}) {}
+  outbox_dispatcher(sqlite_store& store, event_publisher& publisher, options opts);
+  outbox_dispatcher(sqlite_store& store, event_publisher& publisher) : outbox_dispatcher(store, publisher, options{}) {}
   ~outbox_dispatcher();  // stops after the round in progress
 
   void start();  // a background thread that runs until destruction
@@ -49,7 +46,7 @@ class outbox_dispatcher {
   void wait_for_acks();
 
   sqlite_store& store_;
-  subscriber deliver_;
+  event_publisher& publisher_;
   std::mutex acks_mutex_;
   std::condition_variable acks_cv_;
   std::unordered_set<std::int64_t> acking_;

@@ -11,23 +11,12 @@
 #include <thread>
 
 #include "core/ports.hpp"
+#include "store/store_test_util.hpp"
 
 namespace tb::test {
 
 template <class Adapter>
 struct store_traits;  // static std::unique_ptr<ticket_store> make();
-
-template <class T, class F>
-result<T> wait_for(F&& start) {
-  std::promise<result<T>> p;
-  auto f = p.get_future();
-  start([&p](result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-inline json::object obj(std::string_view text) {
-  return *std::get<json::value>(json::parse(text)).if_object();
-}
 
 template <class Adapter>
 class TicketStoreContract : public ::testing::Test {
