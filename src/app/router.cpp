@@ -225,9 +225,23 @@ api_response router::list_tickets(const api_request& req) {
       return r;
     }
   }
-  // ...else streamed a page at a time, keeping a copy for the cache while it is small enough.
-  auto copy = std::make_shared<std::string>(version ? r.body : std::string());
-  r.next_chunk = [this, page, state, version, copy](std::string& out) mutable {
+  // ...else streamed a page at a time. One of the listings streaming at once also keeps a copy
+  // for the cache while it is small enough; the claim is released when its producer goes, even
+  // if its client hung up midway.
+  std::shared_ptr<std::string> copy;
+  std::shared_ptr<void> claim;
+  if (version) {
+    std::lock_guard lock(listing_cache_.mutex);
+    if (!listing_cache_.building) {
+      listing_cache_.building = true;
+      copy = std::make_shared<std::string>(r.body);
+      claim = std::shared_ptr<void>(nullptr, [cache = &listing_cache_](void*) {
+        std::lock_guard release(cache->mutex);
+        cache->building = false;
+      });
+    }
+  }
+  r.next_chunk = [this, page, state, version, copy, claim](std::string& out) mutable {
     const std::size_t start = out.size();
     auto more = page(out, listing_chunk);
     if (!more) return chunk_status::failed;
@@ -246,7 +260,6 @@ api_response router::list_tickets(const api_request& req) {
     }
     return chunk_status::last;
   };
-  if (!version) copy.reset();
   return r;
 }
 

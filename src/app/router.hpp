@@ -79,6 +79,7 @@ class router {
     std::mutex mutex;
     std::uint64_t version = 0;
     std::shared_ptr<const std::string> body;
+    bool building = false;  // one listing at a time keeps a copy to fill the cache
   };
   listing_cache listing_cache_;
 };
