@@ -265,7 +265,7 @@ TARGETS=(ours); [ "$SKIP_PEER" = 1 ] || TARGETS+=(peer)
 target_pids() { case $1 in ours) echo "$OURS_PID" ;; peer) echo "$PEER_PID" ;; nginx) nginx_pids ;; esac; }
 target_url() { case $1 in ours) echo "$OURS_URL" ;; peer) echo "$PEER_URL" ;; nginx) echo "$NGINX_URL" ;; esac; }
 
-nscen=$(( ${#TARGETS[@]} * 5 + (SKIP_NGINX == 1 ? 0 : 1) ))
+nscen=$(( ${#TARGETS[@]} * 6 + (SKIP_NGINX == 1 ? 0 : 1) ))
 log "plan: $nscen target/scenario pairs x (${RUNS} x ${DUR_S}s + ${WARM_S}s warm-up) ~ $(( nscen * (RUNS * (DUR_S + 1) + WARM_S + 1) / 60 + 1 )) min"
 
 # one wrk run: SCENARIO TARGET RUN|warm WRK-ARGS...  (RUN_ID keeps POST seats unique per run)
@@ -325,6 +325,10 @@ done
 # 90/10 read/write mix and PATCH only touch seeded seats; POST adds rows, so it is last
 scenario mix load "$HERE/mix.lua" "" "${TARGETS[@]}"
 scenario patch_ticket load "$WRK_DIR/patch_ticket.lua" "" "${TARGETS[@]}"
+# the same PATCH on a non-price attribute: no event, so the gap to patch_ticket is the outbox's cost
+export UPDATE_KEY=Row
+scenario patch_other load "$WRK_DIR/patch_ticket.lua" "" "${TARGETS[@]}"
+unset UPDATE_KEY
 # Metadata visibility (ours): PATCH's 200 -> discount readable, idle and under the PATCH load
 META_IDLE=$(python3 "$HERE/metadata_latency.py" "$(target_url ours)" 500 || echo '{}')
 log "metadata visibility, idle: $META_IDLE"
@@ -380,6 +384,7 @@ SCEN = [  # name, what, wrk
     ("get_ticket", "GET /ticket?Theatre-Seat=<random seeded seat>", "-t2 -c64"),
     ("post_ticket", "POST /ticket (new seat each request)", "-t2 -c64"),
     ("patch_ticket", "PATCH /ticket Price of a random seeded seat", "-t2 -c64"),
+    ("patch_other", "PATCH /ticket of a non-price attribute (no event)", "-t2 -c64"),
     ("list_tickets", "GET /tickets (%s items)" % E["SEED_COUNT"], "-t1 -c4"),
     ("mix", "90% GET /ticket + 10% PATCH /ticket", "-t2 -c64"),
 ]
