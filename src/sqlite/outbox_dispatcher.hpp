@@ -8,7 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "sqlite/sqlite_store.hpp"
@@ -30,26 +30,25 @@ class outbox_dispatcher {
 
   void start();  // a background thread that runs until destruction
   void wake();   // new events were committed
-  // One pass over everything due now, on the caller's thread; returns how many were delivered.
+  // Publishes everything due now and waits for the outcomes; returns how many were published.
   std::size_t run_once();
 
  private:
   void loop();
-  // Returns the events delivered this round and the time the next not-yet-due event is due.
+  // Publishes what is due; returns how many it sent and lowers next_due to the next retry time.
   std::size_t round(std::chrono::system_clock::time_point& next_due);
 
-  // Delivered or failed events whose new status is not committed yet: the next round skips them
-  // instead of waiting for that commit.
-  bool acking(std::int64_t seq);
-  void ack_started(const std::vector<std::int64_t>& seqs);
-  void ack_finished(const std::vector<std::int64_t>& seqs);
+  // Events between their dispatch and the commit of their new status. The flag says whether the
+  // event still holds back later events of its ticket (while publishing, and after a failure
+  // until its retry time is on record); a delivered one only waits for its ack.
+  void finished(std::int64_t seq);
   void wait_for_acks();
 
   sqlite_store& store_;
   event_publisher& publisher_;
-  std::mutex acks_mutex_;
-  std::condition_variable acks_cv_;
-  std::unordered_set<std::int64_t> acking_;
+  std::mutex busy_mutex_;
+  std::condition_variable busy_cv_;
+  std::unordered_map<std::int64_t, bool> busy_;
   options opts_;
   std::mutex mutex_;
   std::condition_variable cv_;
