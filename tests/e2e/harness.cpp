@@ -232,4 +232,39 @@ command_result run_cli(const std::vector<std::string>& args) {
   return r;
 }
 
+json::value value_of(const std::string& text) {
+  auto parsed = json::parse(text);
+  auto* v = std::get_if<json::value>(&parsed);
+  if (!v) throw std::runtime_error("not JSON: " + text.substr(0, 500));
+  return std::move(*v);
+}
+
+json::object object_of(const std::string& text) {
+  json::value v = value_of(text);
+  if (!v.if_object()) throw std::runtime_error("not a JSON object: " + text.substr(0, 500));
+  return std::move(*v.if_object());
+}
+
+std::string raw(const json::object& o, std::string_view key) {
+  const json::value* v = o.find(key);
+  return v ? json::serialize(*v) : std::string("<absent>");
+}
+
+std::string str(const json::object& o, std::string_view key) {
+  const json::value* v = o.find(key);
+  const std::string* s = v ? v->if_string() : nullptr;
+  return s ? *s : std::string("<not a string>");
+}
+
+json::object member_object(const json::object& o, std::string_view key) {
+  const json::value* v = o.find(key);
+  return v && v->if_object() ? *v->if_object() : json::object();
+}
+
+std::string json_string(std::string_view s) {
+  std::string out;
+  json::append_quoted(out, s);
+  return out;
+}
+
 }  // namespace tb::test

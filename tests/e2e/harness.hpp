@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json.hpp"
+
 namespace tb::test {
 
 // A fresh directory under /tmp, removed when the object goes away.
@@ -86,5 +88,13 @@ struct command_result {
 command_result run_cli(const std::vector<std::string>& args);
 
 std::string binary_path();
+
+// JSON in assertions. Each throws or answers a marker string rather than crash on a bad body.
+json::value value_of(const std::string& text);         // throws if not JSON
+json::object object_of(const std::string& text);       // throws if not a JSON object
+std::string raw(const json::object& o, std::string_view key);  // canonical text, or "<absent>"
+std::string str(const json::object& o, std::string_view key);  // the string, or "<not a string>"
+json::object member_object(const json::object& o, std::string_view key);  // {} if absent
+std::string json_string(std::string_view s);            // s as a JSON string literal
 
 }  // namespace tb::test

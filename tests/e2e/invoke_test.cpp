@@ -16,36 +16,7 @@
 namespace tb::test {
 namespace {
 
-// ---- JSON helpers -------------------------------------------------------------------------
-
-json::object object_of(const std::string& text) {
-  auto parsed = json::parse(text);
-  auto* v = std::get_if<json::value>(&parsed);
-  if (!v || !v->if_object()) throw std::runtime_error("not a JSON object: " + text);
-  return *v->if_object();
-}
-
-std::string raw(const json::object& o, std::string_view key) {
-  const json::value* v = o.find(key);
-  return v ? json::serialize(*v) : std::string("<absent>");
-}
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.find(key);
-  const std::string* s = v ? v->if_string() : nullptr;
-  return s ? *s : std::string("<not a string>");
-}
-
-json::object member_object(const json::object& o, std::string_view key) {
-  const json::value* v = o.find(key);
-  return v && v->if_object() ? *v->if_object() : json::object();
-}
-
-std::string json_string(std::string_view s) {
-  std::string out;
-  json::append_quoted(out, s);
-  return out;
-}
+// JSON helpers (object_of, raw, str, ...) come from e2e/harness.hpp.
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;

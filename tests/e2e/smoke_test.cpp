@@ -9,13 +9,6 @@
 namespace tb::test {
 namespace {
 
-json::object object_of(const std::string& text) {
-  auto parsed = json::parse(text);
-  auto* v = std::get_if<json::value>(&parsed);
-  if (!v || !v->if_object()) throw std::runtime_error("not a JSON object: " + text);
-  return *v->if_object();
-}
-
 TEST(Smoke, ReadmeFlowShowsTheDiscountAfterAPriceDrop) {
   temp_dir dir;
   server_process server(dir.path() / "data");
