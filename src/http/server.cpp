@@ -100,6 +100,8 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_body() {
+    // A request without a body (every GET) is complete with its header: no second read.
+    if (parser_->is_done()) return on_body({}, 0);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_body, shared_from_this()));
   }
