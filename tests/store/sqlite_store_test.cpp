@@ -1,7 +1,10 @@
 // The store contract on the SQLite adapter, plus what only the local store promises: the outbox.
 #include "sqlite/sqlite_store.hpp"
 
+#include <sqlite3.h>
+
 #include <filesystem>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -95,6 +98,41 @@ TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
   while (std::filesystem::file_size(path) < 4'000'000 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_GE(std::filesystem::file_size(path), 4'000'000u) << "the WAL was never checkpointed";
+}
+
+TEST(SqliteStore, AWriteThatFailsInsideABatchTakesNoOtherWriteDown) {
+  auto path = scratch_dir() / "failing.db";
+  sqlite::sqlite_store store({path.string()});
+  {
+    // The failure comes from SQLite itself: a trigger refuses one seat, as a full disk would.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.seat = 'bad' "
+                           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  // Submitted together, so they share batches with the failing one.
+  std::vector<std::string> seats{"good-1", "bad", "good-2", "good-3"};
+  std::vector<std::promise<result<void>>> promises(seats.size());
+  for (std::size_t i = 0; i < seats.size(); ++i)
+    store.create(obj(R"({"Theatre-Seat":")" + seats[i] + R"(","Movie":"M"})"),
+                 [p = &promises[i]](result<void> r) { p->set_value(std::move(r)); });
+  for (std::size_t i = 0; i < seats.size(); ++i) {
+    auto r = promises[i].get_future().get();
+    auto item = store.get(seats[i]);
+    ASSERT_TRUE(item);
+    if (seats[i] == "bad") {
+      ASSERT_FALSE(r);
+      EXPECT_EQ(r.err().code, errc::unavailable);  // reported, never acknowledged
+      EXPECT_FALSE(*item);
+    } else {
+      EXPECT_TRUE(r) << seats[i];
+      EXPECT_TRUE(*item) << seats[i];
+    }
+  }
 }
 
 TEST(SqliteStore, DataSurvivesReopening) {
