@@ -228,14 +228,6 @@ class child_process {
   std::filesystem::path out_;
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
 // ---- (1) the happy path -------------------------------------------------------------------
 
 TEST(PriceChangeEvents, PriceDropSetsDiscountMetadataAndRecordsBothEvents) {

@@ -96,5 +96,6 @@ std::string raw(const json::object& o, std::string_view key);  // canonical text
 std::string str(const json::object& o, std::string_view key);  // the string, or "<not a string>"
 json::object member_object(const json::object& o, std::string_view key);  // {} if absent
 std::string json_string(std::string_view s);            // s as a JSON string literal
+std::vector<std::string> lines_of(const std::string& text);  // its non-empty lines
 
 }  // namespace tb::test

@@ -18,14 +18,6 @@ namespace {
 
 // JSON helpers (object_of, raw, str, ...) come from e2e/harness.hpp.
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  return lines;
-}
-
 // ---- events in the shapes Lambda gets them ------------------------------------------------
 
 // An API Gateway (REST, proxy) event.
