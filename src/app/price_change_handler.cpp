@@ -26,14 +26,6 @@ std::string content_id(std::string_view message) {
   return boost::uuids::to_string(generate(message.data(), message.size()));
 }
 
-// The message's own eventId when it has one, as parse_price_change_event would pick it.
-std::string own_event_id(const json::value& message, const std::string& fallback_id) {
-  const json::object* o = message.if_object();
-  const json::value* id = o ? o->find("eventId") : nullptr;
-  const std::string* s = id ? id->if_string() : nullptr;
-  return s && !s->empty() ? *s : fallback_id;
-}
-
 handler_outcome from_store(metadata_outcome o) {
   switch (o) {
     case metadata_outcome::applied: return handler_outcome::applied;
@@ -60,7 +52,7 @@ void price_change_handler::handle(std::string_view message, std::string fallback
   auto event = parse_price_change_event(*v, fallback_id);
   if (!event) {
     log_line("warn", "rejected malformed event",
-             {{"eventId", own_event_id(*v, fallback_id)}, {"reason", event.err().message}});
+             {{"eventId", event_id_of(*v, fallback_id)}, {"reason", event.err().message}});
     return done(event.err());
   }
   if (!*event) return done(handler_outcome::ignored);

@@ -168,8 +168,7 @@ result<std::string> collect_body(api_response& r) {
 api_response router::get_ticket(const api_request& req) {
   const std::string* seat = req.query_param(seat_key);
   if (!seat || seat->empty()) return error_response(bad_request("Theatre-Seat query parameter is required"));
-  json::value seat_value(*seat);
-  if (auto valid = validate_seat(&seat_value); !valid) return error_response(valid.err());
+  if (auto valid = validate_seat(*seat); !valid) return error_response(valid.err());
   auto item = store_.get(*seat);
   if (!item) return error_response(item.err());
   if (!*item) return error_response(not_found("Ticket not found"));
@@ -359,8 +358,7 @@ void router::remove_ticket(const api_request& req, std::function<void(api_respon
   std::string seat;
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos && req.query_param(seat_key)) {
     // curl -X DELETE '/ticket?Theatre-Seat=...' is what people type; accept it too.
-    json::value v(*req.query_param(seat_key));
-    auto valid = validate_seat(&v);
+    auto valid = validate_seat(*req.query_param(seat_key));
     if (!valid) return done(error_response(valid.err()));
     seat = std::move(*valid);
   } else {

@@ -52,8 +52,7 @@ result<std::optional<price_change_event>> parse_price_change_event(const json::v
   if (*type != price_change_initiated) return std::optional<price_change_event>{};
 
   price_change_event e;
-  const std::string* id = string_member(*o, "eventId");
-  e.event_id = id && !id->empty() ? *id : fallback_id;
+  e.event_id = event_id_of(message, fallback_id);
   auto seat = validate_seat(o->find("theatreSeat"));
   if (!seat) return bad_request("theatreSeat: " + seat.err().message);
   e.seat = std::move(*seat);
@@ -72,6 +71,12 @@ result<std::optional<price_change_event>> parse_price_change_event(const json::v
   const std::string* ts = string_member(*o, "timestamp");
   e.timestamp = ts ? *ts : std::string();
   return std::optional<price_change_event>(std::move(e));
+}
+
+std::string event_id_of(const json::value& message, const std::string& fallback_id) {
+  const json::object* o = message.if_object();
+  const std::string* id = o ? string_member(*o, "eventId") : nullptr;
+  return id && !id->empty() ? *id : fallback_id;
 }
 
 json::object price_change_metadata(const price_change_event& e, const std::string& now) {

@@ -37,6 +37,9 @@ struct price_change_event {
 result<std::optional<price_change_event>> parse_price_change_event(const json::value& message,
                                                                     const std::string& fallback_id);
 
+// The id a message goes by: its eventId when it has a non-empty one, else fallback_id.
+std::string event_id_of(const json::value& message, const std::string& fallback_id);
+
 // The attributes the handler sets on the ticket.
 json::object price_change_metadata(const price_change_event& e, const std::string& now);
 

@@ -36,6 +36,11 @@ result<std::string> validate_seat(const json::value* v) {
   return *s;
 }
 
+result<std::string> validate_seat(std::string_view seat) {
+  json::value v{std::string(seat)};
+  return validate_seat(&v);
+}
+
 result<json::value> parse_body(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
     return bad_request("Request body is required");
@@ -71,11 +76,14 @@ bool is_blank(const json::value* v) {
 
 }  // namespace
 
-result<void> check_item_size(const json::object& item) {
+result<void> check_item_size(std::size_t serialized_bytes) {
   // DynamoDB counts names and values in UTF-8; the compact JSON text is a close upper bound.
-  if (json::serialize(json::value(item)).size() > max_item_bytes)
-    return bad_request("Item size exceeds the 400 KB limit");
+  if (serialized_bytes > max_item_bytes) return bad_request("Item size exceeds the 400 KB limit");
   return ok;
+}
+
+result<void> check_item_size(const json::object& item) {
+  return check_item_size(json::serialize(json::value(item)).size());
 }
 
 result<json::object> validate_new_ticket(json::object item) {

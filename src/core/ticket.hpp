@@ -25,8 +25,10 @@ inline constexpr std::size_t max_item_bytes = 400 * 1024;  // DynamoDB's item li
 bool iequals(std::string_view a, std::string_view b);
 bool is_service_managed(std::string_view key);  // any letter case
 
-// "" for a valid seat, else why not.
+// The seat when it is a valid Theatre-Seat, else why not.
 result<std::string> validate_seat(const json::value* v);
+// A seat given as text (a query parameter): the same rules.
+result<std::string> validate_seat(std::string_view seat);
 
 // Body -> JSON object, with the contract's messages for an empty, malformed or non-object body.
 result<json::object> parse_body_object(std::string_view body);
@@ -48,6 +50,8 @@ result<ticket_update> parse_update(const json::object& body);
 result<std::string> parse_seat_request(const json::object& body);
 
 result<void> check_item_size(const json::object& item);
+// The same rule for an item already serialised (what a store writes).
+result<void> check_item_size(std::size_t serialized_bytes);
 
 // The seat of a stored item (stores keep it as the key); empty if absent.
 std::string seat_of(const json::object& item);

@@ -186,7 +186,7 @@ struct writer {
   // Rewrites a ticket; refuses (changing nothing) an item over DynamoDB's size limit.
   result<void> store(const std::string& seat, const json::object& old_item, const json::object& item) {
     std::string text = json::serialize(json::value(item));
-    if (text.size() > max_item_bytes) return bad_request("Item size exceeds the 400 KB limit");
+    if (auto size = check_item_size(text.size()); !size) return size.err();
     auto old_movie = movie_of(old_item), movie = movie_of(item);
     if (old_movie == movie) {
       reset_guard g(update_item);
