@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <array>
+#include <charconv>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -32,6 +33,39 @@ using stream_type = beast::basic_stream<tcp, executor, beast::unlimited_rate_pol
 using acceptor_type = asio::basic_socket_acceptor<tcp, executor>;
 
 class session;
+
+// The head of a response, written by hand into the buffer its body follows in: Beast's serializer
+// walks a chain of buffer views per write, which cost more than the rest of a GET together.
+// `length` is the Content-Length; nullopt means a chunked body.
+void append_response_head(std::string& out, const api_response& r, unsigned version, bool keep_alive,
+                          std::optional<std::size_t> length) {
+  static const std::string standard = [] {
+    std::string h;
+    for (const auto& [name, value] : standard_headers()) h.append(name).append(": ").append(value).append("\r\n");
+    return h;
+  }();
+  char number[24];
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out.append(number, std::to_chars(number, number + sizeof number, r.status).ptr);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+  out += "\r\n";
+  out += standard;
+  if (!r.allow.empty()) out.append("Allow: ").append(r.allow).append("\r\n");
+  if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+  if (!length) {
+    out += "Transfer-Encoding: chunked\r\n\r\n";
+    return;
+  }
+  // A 204 has no body and says nothing of a length (RFC 9110, 8.6).
+  if (r.status != 204) {
+    out += "Content-Length: ";
+    out.append(number, std::to_chars(number, number + sizeof number, *length).ptr);
+    out += "\r\n";
+  }
+  out += "\r\n";
+}
 
 // What every session shares: the router, the limits, and the list used to drain at shutdown.
 struct shared_state {
@@ -166,23 +200,15 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
-  template <class Body>
-  void prepare(bhttp::response<Body>& res, const api_response& r) {
-    res.result(static_cast<bhttp::status>(r.status));
-    res.version(version_);
-    for (const auto& [name, value] : standard_headers()) res.set(name, value);
-    if (!r.allow.empty()) res.set(bhttp::field::allow, r.allow);
-    res.keep_alive(keep_alive_ && !state_.stopping);
-  }
-
-  // Writes a whole response, then reads the next request or closes. `keep` holds whatever the
-  // body's memory belongs to until the write is done.
-  template <class Message, class Keep>
-  void send(std::shared_ptr<Message> res, Keep keep) {
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+  // Writes `buffers` (which live in out_ and out_body_ until it completes), then reads the next
+  // request or closes.
+  template <class Buffers>
+  void send(const Buffers& buffers, bool keep_alive) {
+    asio::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->busy_ = false;
+      self->out_body_.reset();
       if (!ec && self->linger_) return self->linger();
-      if (ec || !res->keep_alive()) return self->close();
+      if (ec || !keep_alive) return self->close();
       self->read_header();
     });
   }
@@ -201,41 +227,37 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // A whole response goes out in one write: its head and body in one buffer, or a cached body
+  // sent from its shared buffer beside the head, never copied.
   void write(api_response r) {
     busy_ = true;
-    if (r.next_chunk) return write_chunked(std::move(r));
-    if (r.shared_body) {
-      // A cached listing: sent from the shared buffer itself, never copied.
-      auto body = r.shared_body;
-      auto res = std::make_shared<bhttp::response<bhttp::span_body<const char>>>();
-      prepare(*res, r);
-      res->body() = {body->data(), body->size()};
-      res->prepare_payload();
-      return send(res, body);
-    }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    prepare(*res, r);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
+    const bool keep_alive = keep_alive_ && !state_.stopping;
+    if (r.next_chunk) return write_chunked(std::move(r), keep_alive);
+    const std::string_view body = r.shared_body ? std::string_view(*r.shared_body) : std::string_view(r.body);
+    out_.clear();
+    append_response_head(out_, r, version_, keep_alive, body.size());
     // A HEAD answer keeps the Content-Length but never sends the body: the client reads the next
     // response right after these headers.
-    if (head_) res->body().clear();
-    send(res, 0);
+    if (head_) return send(asio::buffer(out_), keep_alive);
+    if (!r.shared_body) {
+      out_ += body;
+      return send(asio::buffer(out_), keep_alive);
+    }
+    out_body_ = std::move(r.shared_body);
+    send(std::array<asio::const_buffer, 2>{asio::buffer(out_), asio::buffer(*out_body_)}, keep_alive);
   }
 
   // A body made page by page (the full listing): chunked transfer encoding, one chunk a page.
-  void write_chunked(api_response r) {
-    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>();
-    prepare(*res, r);
-    res->chunked(true);
-    auto serializer = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(*res);
+  void write_chunked(api_response r, bool keep_alive) {
+    out_.clear();
+    append_response_head(out_, r, version_, keep_alive, std::nullopt);
     auto next = std::make_shared<std::function<chunk_status(std::string&)>>(std::move(r.next_chunk));
-    auto first = std::make_shared<std::string>(std::move(r.body));
-    bhttp::async_write_header(stream_, *serializer,
-                              [self = shared_from_this(), res, serializer, next, first](beast::error_code ec, std::size_t) {
-                                if (ec) return self->close();
-                                self->write_chunk(res->keep_alive(), next, std::move(*first));
-                              });
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = shared_from_this(), keep_alive, next, first = std::move(r.body)](
+                          beast::error_code ec, std::size_t) mutable {
+                        if (ec) return self->close();
+                        self->write_chunk(keep_alive, next, std::move(first));
+                      });
   }
 
   void write_chunk(bool keep_alive, std::shared_ptr<std::function<chunk_status(std::string&)>> next,
@@ -272,6 +294,8 @@ class session : public std::enable_shared_from_this<session> {
 
   stream_type stream_;
   beast::flat_buffer buffer_;
+  std::string out_;                              // the response being written
+  std::shared_ptr<const std::string> out_body_;  // its shared body, if any
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   shared_state& state_;
   std::optional<api_response> ready_;

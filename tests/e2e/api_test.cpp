@@ -206,6 +206,7 @@ TEST_F(Api, OptionsOnEveryPathIs204WithTheCorsHeaders) {
     EXPECT_EQ(r.status, 204);
     EXPECT_TRUE(has_standard_headers(r));
     EXPECT_EQ(r.body, "");
+    EXPECT_EQ(r.headers.count("content-length"), 0u) << "a 204 says nothing of a length (RFC 9110, 8.6)";
   }
 }
 
