@@ -172,7 +172,9 @@ api_response router::get_ticket(const api_request& req) {
   auto item = store_.get(*seat);
   if (!item) return error_response(item.err());
   if (!*item) return error_response(not_found("Ticket not found"));
-  return {200, std::move(**item)};
+  api_response r{200};
+  r.shared_body = std::move(*item);
+  return r;
 }
 
 api_response router::list_tickets(const api_request& req) {

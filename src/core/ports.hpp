@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@ using completion = std::function<void(result<T>)>;
 
 // Receives each item of a scan as canonical JSON; the view is valid during the call only.
 using item_visitor = std::function<void(std::string_view item_json)>;
+using item_text = std::shared_ptr<const std::string>;
 
 struct update_outcome {
   json::object old_item;
@@ -54,7 +56,8 @@ class ticket_store {
  public:
   virtual ~ticket_store() = default;
 
-  virtual result<std::optional<std::string>> get(std::string_view seat) = 0;
+  // The item's JSON text; null when there is no such ticket. The text is shared: never modified.
+  virtual result<item_text> get(std::string_view seat) = 0;
   // Visits the items with seat > after in byte order, at most limit of them. Returns the last
   // visited seat when more items follow it, nullopt when the scan reached the end.
   virtual result<std::optional<std::string>> scan(std::string_view after, std::size_t limit,

@@ -85,4 +85,18 @@ std::int64_t statement::integer(int col) const { return sqlite3_column_int64(stm
 
 bool statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+const std::uint32_t* wal_commit_counter(connection& c) {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(c.get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+      !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+    return nullptr;
+  // Region 0 is mapped once the connection has read in WAL mode; this asks for it, never creates it.
+  void volatile* region = nullptr;
+  if (file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region) != SQLITE_OK || !region) return nullptr;
+  const auto* header = reinterpret_cast<const std::uint32_t*>(const_cast<const void*>(region));
+  constexpr std::uint32_t wal_index_version = 3007000;  // the header's first field, iVersion
+  if (load(header) != wal_index_version) return nullptr;
+  return header + 2;  // iVersion, unused, iChange
+}
+
 }  // namespace tb::sqlite

@@ -53,6 +53,14 @@ class statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// The WAL index's commit counter (iChange in the header at the start of the -shm file, see
+// https://sqlite.org/walformat.html): every commit to the database, by any connection of any
+// process, adds one. The pointer stays valid while `c` is open; nullptr when `c` is not in WAL
+// mode or the index does not look like the format this reads.
+const std::uint32_t* wal_commit_counter(connection& c);
+
+inline std::uint32_t load(const std::uint32_t* counter) { return __atomic_load_n(counter, __ATOMIC_ACQUIRE); }
+
 // Resets a statement when leaving scope, so a throw mid-iteration leaves it reusable.
 class reset_guard {
  public:

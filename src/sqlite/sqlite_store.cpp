@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/log.hpp"
+#include "sqlite/item_cache.hpp"
 #include "sqlite/sqlite.hpp"
 
 namespace tb::sqlite {
@@ -96,17 +97,13 @@ struct reader {
   }
 };
 
-struct version_query {
-  statement data_version;
-  explicit version_query(connection& c) : data_version(c, "PRAGMA data_version") {}
-};
-
 struct writer {
   connection db;
   statement begin, commit, rollback;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
   statement handled, insert_handled, delivered, failed;
   statement count_movie, uncount_movie, drop_movie;
+  std::vector<std::string> touched;  // the seats the batch in progress wrote
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
@@ -231,8 +228,14 @@ bool sqlite_store::dispatched(std::string_view event_type) const {
 sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   writer_ = std::make_unique<writer>(opts_.path);
   writer_->configure_writer(this);
-  version_db_ = std::make_unique<connection>(opts_.path);
-  version_query_ = std::make_unique<version_query>(*version_db_);
+  index_db_ = std::make_unique<connection>(opts_.path);
+  index_db_->exec("SELECT count(*) FROM sqlite_master");  // maps the WAL index
+  commit_counter_ = wal_commit_counter(*index_db_);
+  if (!commit_counter_) log_line("warn", "no WAL commit counter: reads are not cached");
+  if (commit_counter_ && opts_.item_cache_bytes) {
+    cache_ = std::make_unique<item_cache>(opts_.item_cache_bytes);
+    cache_->resync(load(commit_counter_));
+  }
   checkpoint_db_ = std::make_unique<connection>(opts_.path);
   // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
   checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
@@ -337,15 +340,23 @@ void sqlite_store::writer_loop() {
   writer& w = *writer_;
   std::vector<write_op> batch;
   for (;;) {
+    bool resync = false;
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and every queued write is done
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || resync_wanted_.load(); });
+      resync = resync_wanted_.exchange(false);
+      if (queue_.empty() && stopping_) return;  // every queued write is done
       while (!queue_.empty() && batch.size() < opts_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    // Between batches no commit of this process is in flight: a counter ahead of the cache means
+    // another process wrote.
+    if (resync) cache_->resync(load(commit_counter_));
+    if (batch.empty()) continue;
+    w.touched.clear();
+    std::uint32_t before = 0;
     // The batch is one transaction. An op that throws (disk full, corruption: never a client's
     // mistake, those are results) rolls the transaction back; the batch then runs again without
     // it, so one bad write cannot take the others down.
@@ -357,6 +368,8 @@ void sqlite_store::writer_loop() {
       recorded = false;
       try {
         w.begin.step();
+        // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
+        if (commit_counter_) before = load(commit_counter_);
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (failed[i]) continue;
           try {
@@ -385,6 +398,10 @@ void sqlite_store::writer_loop() {
         }
       }
     }
+    // The cache forgets what the batch wrote before any writer hears back: a client that reads
+    // after its write's answer reads the write.
+    if (cache_ && committed) cache_->committed(before, w.touched);
+    if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     batch.clear();
     if (committed && recorded) {
@@ -395,13 +412,27 @@ void sqlite_store::writer_loop() {
   }
 }
 
-result<std::optional<std::string>> sqlite_store::get(std::string_view seat) {
-  return with_reader([&](reader& r) -> result<std::optional<std::string>> {
+result<item_text> sqlite_store::get(std::string_view seat) {
+  std::uint32_t counter = 0;
+  if (cache_) {
+    counter = load(commit_counter_);
+    if (auto hit = cache_->find(seat, counter)) return hit;
+  }
+  auto item = with_reader([&](reader& r) -> result<item_text> {
     reset_guard g(r.get);
     r.get.bind(1, seat);
-    if (!r.get.step()) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(r.get.text(0)));
+    if (!r.get.step()) return item_text();
+    return std::make_shared<const std::string>(r.get.text(0));
   });
+  if (cache_ && item && *item && !cache_->offer(seat, counter, *item)) request_resync();
+  return item;
+}
+
+void sqlite_store::request_resync() {
+  if (resync_wanted_.exchange(true)) return;
+  // Through the queue's lock: a writer between checking for work and sleeping cannot miss it.
+  { std::lock_guard lock(queue_mutex_); }
+  queue_cv_.notify_one();
 }
 
 result<std::optional<std::string>> sqlite_store::scan(std::string_view after, std::size_t limit,
@@ -432,14 +463,8 @@ result<std::vector<std::string>> sqlite_store::movies() {
 }
 
 std::optional<std::uint64_t> sqlite_store::version() {
-  std::lock_guard lock(version_mutex_);
-  try {
-    reset_guard g(version_query_->data_version);
-    if (!version_query_->data_version.step()) return std::nullopt;
-    return static_cast<std::uint64_t>(version_query_->data_version.integer(0));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  if (!commit_counter_) return std::nullopt;
+  return load(commit_counter_);
 }
 
 result<void> sqlite_store::ping() {
@@ -458,6 +483,7 @@ void sqlite_store::create(json::object item, completion<void> done) {
         w.bind_movie(w.insert_ticket, 3, item);
         w.insert_ticket.step();
         if (w.db.changes() == 0) return error{errc::conflict, "Ticket already exists"};
+        w.touched.emplace_back(seat_of(item));
         w.count(movie_of(item));
         return ok;
       },
@@ -476,6 +502,7 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
         else
           item.set(cmd.update.key, cmd.update.value);
         if (auto stored = w.store(cmd.update.seat, *old_item, item); !stored) return stored.err();
+        w.touched.push_back(cmd.update.seat);
         update_outcome out{std::move(*old_item), std::move(item), false};
         if (cmd.update.is_price_change) {
           w.record_event(make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now),
@@ -496,6 +523,7 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
         json::object item = parse_item(w.delete_ticket.text(0));
         while (w.delete_ticket.step()) {
         }
+        w.touched.push_back(seat);
         w.uncount(movie_of(item));
         return item;
       },
@@ -524,6 +552,7 @@ void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadat
         for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
         // An event that cannot be applied is not remembered: the bus parks it with this reason.
         if (auto stored = w.store(e.seat, *item, *item); !stored) return stored.err();  // Movie unchanged
+        w.touched.push_back(e.seat);
         w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
                        price_change_processed, e.seat, dispatched(price_change_processed));
         w.remember(e.event_id, "applied", cmd.now);

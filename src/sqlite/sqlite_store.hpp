@@ -3,6 +3,7 @@
 // fsync per batch (group commit); reads run on the caller's thread from a connection pool.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,9 +19,9 @@
 namespace tb::sqlite {
 
 class connection;
+class item_cache;
 struct reader;
 struct writer;
-struct version_query;
 
 struct outbox_event {
   std::int64_t seq = 0;
@@ -36,6 +37,7 @@ class sqlite_store final : public ticket_store, public event_log {
   struct options {
     std::string path;                // the database file
     std::size_t max_batch = 512;     // writes per transaction
+    std::size_t item_cache_bytes = 8 << 20;  // tickets kept in memory for GET; 0: none
     // Event types the local bus delivers to a subscriber; others are recorded as delivered.
     std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
   };
@@ -43,7 +45,7 @@ class sqlite_store final : public ticket_store, public event_log {
   explicit sqlite_store(options opts);  // throws sqlite_error when the file cannot be opened
   ~sqlite_store() override;             // finishes queued writes, then stops the writer
 
-  result<std::optional<std::string>> get(std::string_view seat) override;
+  result<item_text> get(std::string_view seat) override;
   result<std::optional<std::string>> scan(std::string_view after, std::size_t limit,
                                           const item_visitor& visit) override;
   result<std::vector<std::string>> movies() override;
@@ -93,11 +95,12 @@ class sqlite_store final : public ticket_store, public event_log {
   std::function<void()> on_event_recorded_;
   std::thread writer_thread_;
 
-  // PRAGMA data_version is per connection: it moves when any other connection, in this process
-  // or another, commits. One connection keeps the numbers comparable.
-  std::mutex version_mutex_;
-  std::unique_ptr<connection> version_db_;
-  std::unique_ptr<version_query> version_query_;
+  // Holds the WAL index mapped, whose commit counter versions the store and the item cache.
+  std::unique_ptr<connection> index_db_;
+  const std::uint32_t* commit_counter_ = nullptr;
+  std::unique_ptr<item_cache> cache_;
+  std::atomic<bool> resync_wanted_{false};  // a reader found the cache behind the counter
+  void request_resync();
 
   void checkpoint_loop();
   std::unique_ptr<connection> checkpoint_db_;

@@ -3,11 +3,14 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
 
+#include "sqlite/sqlite.hpp"
 #include "store/ticket_store_contract.hpp"
 
 namespace tb::test {
@@ -133,6 +136,60 @@ TEST(SqliteStore, AWriteThatFailsInsideABatchTakesNoOtherWriteDown) {
       EXPECT_TRUE(*item) << seats[i];
     }
   }
+}
+
+// Reads are served from memory once made; a write by this store, by another store on the same
+// file or by any other connection must show in the next reads.
+TEST(SqliteStore, ReadsFromMemorySeeEveryCommitOfAnyConnection) {
+  const std::string path = (scratch_dir() / "cache.db").string();
+  sqlite::sqlite_store store({path});
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Price":1})"), done); }));
+  auto read_once = [&] {
+    auto item = store.get("s");
+    return item && *item ? **item : std::string("<none>");
+  };
+  // Reads twice, a while apart: the first read after another's commit comes from the file, the
+  // second from memory.
+  auto read = [&] {
+    std::string first = read_once();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::string second = read_once();
+    return first == second ? first : first + " then " + second;
+  };
+  EXPECT_EQ(read(), R"({"Theatre-Seat":"s","Price":1})");
+
+  {  // another writer, as another process would be
+    sqlite::sqlite_store other({path});
+    update_command cmd{{"s", "Price", json::value(*decimal::parse("2")), false}, "t0", "e0"};
+    ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { other.update(std::move(cmd), done); }));
+  }
+  EXPECT_EQ(read(), R"({"Theatre-Seat":"s","Price":2})");
+
+  {  // a bare connection: no store of ours involved at all
+    sqlite::connection raw(path);
+    raw.exec(R"(UPDATE tickets SET item = '{"Theatre-Seat":"s","Price":3}' WHERE seat = 's')");
+  }
+  EXPECT_EQ(read(), R"({"Theatre-Seat":"s","Price":3})");
+
+  // This store's own writes, with a reader racing to put what it reads in memory.
+  std::atomic<bool> stop{false};
+  std::thread racer([&] {
+    while (!stop) (void)store.get("s");
+  });
+  for (int i = 4; i < 200; ++i) {  // no ASSERT here: the racer must be joined
+    update_command cmd{{"s", "Price", json::value(*decimal::parse(std::to_string(i))), false}, "t0", "e0"};
+    const bool updated = wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); }).has_value();
+    const std::string expected = R"({"Theatre-Seat":"s","Price":)" + std::to_string(i) + "}";
+    const std::string seen = read_once();
+    if (!updated || seen != expected) {
+      ADD_FAILURE() << "after update " << i << ": " << seen;
+      break;
+    }
+  }
+  stop = true;
+  racer.join();
+  ASSERT_TRUE(wait_for<json::object>([&](auto done) { store.remove("s", done); }));
+  EXPECT_EQ(read(), "<none>");
 }
 
 TEST(SqliteStore, DataSurvivesReopening) {

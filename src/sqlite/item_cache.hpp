@@ -1,0 +1,63 @@
+// Tickets recently read, kept in memory so that a GET needs no read transaction (whose file locks
+// and statement cost more than the rest of the request).
+//
+// Validity follows the database's commit counter (sqlite_store reads it from the WAL index, where
+// every commit by any process moves it by one). The cache is up to date as of one counter value:
+// an entry is used only while the counter still shows that value. This process's writer tells the
+// cache, after each commit, which seats it wrote (they are dropped) and moves it on by one; any
+// other difference means another process wrote, and everything is dropped.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace tb::sqlite {
+
+class item_cache {
+ public:
+  using text = std::shared_ptr<const std::string>;
+
+  explicit item_cache(std::size_t budget_bytes) : shard_budget_(budget_bytes / shard_count) {}
+
+  // The item cached for `seat`, or null; `counter` is the commit counter read just before.
+  text find(std::string_view seat, std::uint32_t counter);
+  // Keeps an item read from the store after reading `counter`, unless a commit was applied since.
+  // False when the cache is behind `counter` (a commit it has not been told of, perhaps another
+  // process's: the owner should resync once its own commits are done).
+  bool offer(std::string_view seat, std::uint32_t counter, text item);
+  // After this process committed, taking the counter from `before` to before + 1, writing `seats`.
+  void committed(std::uint32_t before, const std::vector<std::string>& seats);
+  // With no commit of this process in flight: any difference from `counter` is another process's.
+  void resync(std::uint32_t counter);
+
+ private:
+  static constexpr std::size_t shard_count = 16;
+  struct hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, text, hash, std::equal_to<>> items;
+    std::size_t bytes = 0;
+    std::uint32_t counter = 0;  // the commit counter its entries are valid at
+    bool synced = false;        // false until the first commit or resync sets `counter`
+  };
+  shard& shard_of(std::string_view seat) { return shards_[hash{}(seat) % shard_count]; }
+  static std::size_t cost(std::string_view seat, const std::string& item) {
+    return seat.size() + item.size() + 96;
+  }
+  static void clear(shard& s);
+
+  std::size_t shard_budget_;
+  std::array<shard, shard_count> shards_;
+};
+
+}  // namespace tb::sqlite
