@@ -27,8 +27,10 @@ constexpr const char* schema = R"sql(
   INSERT INTO movie_counts (movie, tickets)
     SELECT movie, count(*) FROM tickets
     WHERE movie IS NOT NULL AND NOT EXISTS (SELECT 1 FROM movie_counts) GROUP BY movie;
+  -- Events are never deleted, so the rowid alone only grows: AUTOINCREMENT (kept by databases
+  -- made before this) would add a sqlite_sequence write to every event.
   CREATE TABLE IF NOT EXISTS events (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq             INTEGER PRIMARY KEY,
     event_id        TEXT NOT NULL,
     event_type      TEXT NOT NULL,
     seat            TEXT NOT NULL,
