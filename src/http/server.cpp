@@ -34,6 +34,8 @@ using acceptor_type = asio::basic_socket_acceptor<tcp, executor>;
 
 class session;
 
+constexpr std::size_t max_kept_response_bytes = 16 * 1024;
+
 // The head of a response, written by hand into the buffer its body follows in: Beast's serializer
 // walks a chain of buffer views per write, which cost more than the rest of a GET together.
 // `length` is the Content-Length; nullopt means a chunked body.
@@ -207,6 +209,8 @@ class session : public std::enable_shared_from_this<session> {
     asio::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->busy_ = false;
       self->out_body_.reset();
+      // Kept for the next response, unless a large one (a page of 1,000 tickets) grew it.
+      if (self->out_.capacity() > max_kept_response_bytes) std::string().swap(self->out_);
       if (!ec && self->linger_) return self->linger();
       if (ec || !keep_alive) return self->close();
       self->read_header();

@@ -355,7 +355,7 @@ void sqlite_store::writer_loop() {
     }
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
     // another process wrote.
-    if (resync) cache_->resync(load(commit_counter_));
+    if (resync && cache_) cache_->resync(load(commit_counter_));
     if (batch.empty()) continue;
     w.touched.clear();
     std::uint32_t before = 0;

@@ -576,6 +576,36 @@ TEST_F(Robustness, InvalidUtf8IsRejected) {
 
 // --- Connections and ports ------------------------------------------------------------------------
 
+// Each open connection keeps a buffer for its next response: a large response (a page of big
+// tickets) must not leave every idle connection holding that much memory.
+TEST_F(Robustness, IdleConnectionsDoNotKeepTheirLargestResponse) {
+  server_process server(data_dir());
+  const std::string notes = "\"Notes\":\"" + std::string(6000, 'n') + "\"";
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(request(server.port(), "POST", "/ticket", ticket_body("BIG-" + std::to_string(1000 + i), notes)).status,
+              201);
+  auto rss_kib = [&] {
+    std::ifstream status("/proc/" + std::to_string(server.pid()) + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1L;
+  };
+  std::vector<std::unique_ptr<http_client>> clients;
+  for (int i = 0; i < 20; ++i) {  // warm up whatever the server allocates once
+    clients.push_back(std::make_unique<http_client>(server.port()));
+    ASSERT_EQ(clients.back()->send("GET", "/tickets?limit=1000").status, 200);
+  }
+  const long before = rss_kib();
+  for (int i = 0; i < 100; ++i) {  // each response is over 600 KB
+    clients.push_back(std::make_unique<http_client>(server.port()));
+    auto page = clients.back()->send("GET", "/tickets?limit=1000");
+    ASSERT_EQ(page.status, 200);
+    ASSERT_GT(page.body.size(), 600'000u);
+  }
+  const long grown_kib = rss_kib() - before;
+  EXPECT_LT(grown_kib, 20 * 1024) << "100 idle connections grew the server by " << grown_kib << " KiB";
+}
+
 TEST_F(Robustness, KeepAliveAnswersHundredRequestsOnOneConnection) {
   server_process server(data_dir());
   http_client client(server.port());
