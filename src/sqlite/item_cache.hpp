@@ -51,8 +51,10 @@ class item_cache {
     bool synced = false;        // false until the first commit or resync sets `counter`
   };
   shard& shard_of(std::string_view seat) { return shards_[hash{}(seat) % shard_count]; }
+  // The texts plus what holding them costs with glibc's allocator: the map node, the shared
+  // string's control block and its heap buffer (about 160 bytes an entry).
   static std::size_t cost(std::string_view seat, const std::string& item) {
-    return seat.size() + item.size() + 96;
+    return seat.size() + item.size() + 160;
   }
   static void clear(shard& s);
 

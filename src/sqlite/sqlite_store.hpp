@@ -37,7 +37,7 @@ class sqlite_store final : public ticket_store, public event_log {
   struct options {
     std::string path;                // the database file
     std::size_t max_batch = 512;     // writes per transaction
-    std::size_t item_cache_bytes = 8 << 20;  // tickets kept in memory for GET; 0: none
+    std::size_t item_cache_bytes = 4 << 20;  // tickets kept in memory for GET; 0: none
     // Event types the local bus delivers to a subscriber; others are recorded as delivered.
     std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
   };
