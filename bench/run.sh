@@ -15,6 +15,8 @@
 #                   are replaced by the port and a fresh data dir (also exported as PORT, DATA_DIR)
 #   OUT=build/bench results.json, results.txt, raw/ (wrk + server logs), peer/ (npm cache)
 #   SEED_COUNT=10000 seats seeded (S-00001..), SHARED_DIR  where shared/ is if not beside the repo
+#   MEM_COUNT=100000 memory at scale: a second instance of ours with this many tickets, listed and
+#                   read at random while its RSS is watched (0: skip; not with OURS_CMD)
 set -euo pipefail
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -30,6 +32,7 @@ KIT=$SHARED/bench
 
 RUNS=${RUNS:-3} DUR=${DUR:-10s} WARM=${WARM:-3s} PORT_BASE=${PORT_BASE:-18100}
 SKIP_PEER=${SKIP_PEER:-0} SKIP_NGINX=${SKIP_NGINX:-0} SEED_COUNT=${SEED_COUNT:-10000}
+MEM_COUNT=${MEM_COUNT:-100000}
 OURS_CMD=${OURS_CMD:-}
 BIN=${BIN:-$REPO/build/ticket-booking}
 case $BIN in /*) ;; *) [ -e "$BIN" ] || BIN=$REPO/$BIN ;; esac
@@ -54,6 +57,7 @@ WARM_S=$(secs "$WARM") || exit 1
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $PORT_BASE =~ ^[0-9]+$ ]] || die "PORT_BASE must be a port number"
 [[ $SEED_COUNT =~ ^[1-9][0-9]*$ ]] || die "SEED_COUNT must be a positive integer"
+[[ $MEM_COUNT =~ ^[0-9]+$ ]] || die "MEM_COUNT must be a whole number (0 skips the memory phase)"
 export TICKET_COUNT=$SEED_COUNT   # read by get_ticket.lua, patch_ticket.lua, mix.lua
 if [ -z "$OURS_CMD" ] && [ ! -x "$BIN" ]; then
   die "binary not found or not executable: $BIN (build it first, or set BIN=...)"
@@ -91,7 +95,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' \
 
 # --- process bookkeeping and cleanup ------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ticket-bench.XXXXXX")
-OURS_PID="" PEER_PID="" WRK_PID="" NGINX_PREFIX="" NGINX_PID=""
+OURS_PID="" PEER_PID="" MEM_PID="" WRK_PID="" NGINX_PREFIX="" NGINX_PID=""
 
 alive() { local st; st=$(sed 's/.*) //' "/proc/${1:-none}/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$st" ] && [ "$st" != Z ]; }
 stop_pid() {  # TERM, up to 10 s, then KILL; reaps our own children
@@ -116,6 +120,7 @@ cleanup() {
   fi
   stop_pid "$OURS_PID"
   stop_pid "$PEER_PID"
+  stop_pid "$MEM_PID"
   rm -rf "$TMP"
   [ "$rc" = 0 ] || log "exiting with status $rc (processes stopped, logs in $RAW)"
   exit "$rc"
@@ -150,9 +155,10 @@ wait_ready() {  # NAME PID LOG URL: until the server answers HTTP (30 s at most)
   tail -n 20 "$logf" >&2 || true
   die "$name did not answer on $url within 30 s (log: $logf)"
 }
-seed() {  # NAME URL
-  log "$1: seeding $SEED_COUNT tickets"
-  timeout 600 node "$KIT/wrk/seed.mjs" "$2" "$SEED_COUNT" > "$RAW/seed.$1.log" 2>&1 \
+seed() {  # NAME URL [COUNT]
+  local count=${3:-$SEED_COUNT}
+  log "$1: seeding $count tickets"
+  timeout 600 node "$KIT/wrk/seed.mjs" "$2" "$count" > "$RAW/seed.$1.log" 2>&1 \
     || { tail -n 20 "$RAW/seed.$1.log" >&2; die "$1: seeding failed (log: $RAW/seed.$1.log)"; }
   log "$1: $(tail -n 1 "$RAW/seed.$1.log")"
 }
@@ -343,8 +349,33 @@ RSS_END=$(rss_kb "$OURS_PID") HWM_END=$(hwm_kb "$OURS_PID")
 PEER_RSS_END=""; PEER_HWM_END=""
 [ -z "$PEER_PID" ] || { PEER_RSS_END=$(rss_kb "$PEER_PID"); PEER_HWM_END=$(hwm_kb "$PEER_PID"); }
 
-# --- 4. medians, table, JSON ---------------------------------------------------------------------
+# --- 4. memory at scale (ours): MEM_COUNT tickets, listed and read at random ----------------------
+MEM_SEED="" MEM_LIST="" MEM_READS="" MEM_HWM=""
+if [ "$MEM_COUNT" -gt 0 ] && [ -z "$OURS_CMD" ]; then
+  stop_pid "$OURS_PID"; OURS_PID=""  # one server at a time, and its memory out of the way
+  MEM_PORT=$((PORT_BASE + 2)) MEM_URL=http://127.0.0.1:$((PORT_BASE + 2))
+  port_busy "$MEM_PORT" && die "port $MEM_PORT is already in use (set PORT_BASE)"
+  mkdir -p "$TMP/mem-data"
+  "$BIN" serve --host 127.0.0.1 --port "$MEM_PORT" --data-dir "$TMP/mem-data" > "$RAW/server.mem.log" 2>&1 9>&- &
+  MEM_PID=$!
+  wait_ready "ours ($MEM_COUNT tickets)" "$MEM_PID" "$RAW/server.mem.log" "$MEM_URL"
+  seed mem "$MEM_URL" "$MEM_COUNT"
+  sleep 1
+  MEM_SEED=$(rss_kb "$MEM_PID")
+  wrk "${L[@]}" -d3s -s "$WRK_DIR/report.lua" "$MEM_URL/tickets" > "$RAW/mem.list.log" 2>&1 9>&- \
+    || die "memory phase: GET /tickets load failed (log: $RAW/mem.list.log)"
+  MEM_LIST=$(rss_kb "$MEM_PID")
+  TICKET_COUNT=$MEM_COUNT wrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/get_ticket.lua" "$MEM_URL" > "$RAW/mem.reads.log" 2>&1 9>&- \
+    || die "memory phase: GET /ticket load failed (log: $RAW/mem.reads.log)"
+  grep -q 'non2xx3xx=0 ' "$RAW/mem.reads.log" || die "memory phase: GET /ticket answered errors (log: $RAW/mem.reads.log)"
+  MEM_READS=$(rss_kb "$MEM_PID") MEM_HWM=$(hwm_kb "$MEM_PID")
+  log "memory with $MEM_COUNT tickets: RSS ${MEM_SEED} kB seeded, ${MEM_LIST} kB after listings, ${MEM_READS} kB after random reads, peak ${MEM_HWM} kB"
+  stop_pid "$MEM_PID"; MEM_PID=""
+fi
+
+# --- 5. medians, table, targets, JSON -------------------------------------------------------------
 export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC SKIP_PEER SKIP_NGINX META_IDLE META_LOAD
+export MEM_COUNT MEM_SEED MEM_LIST MEM_READS MEM_HWM
 export RSS_SEED RSS_LIST RSS_LISTLOAD RSS_END HWM_END PEER_RSS_SEED PEER_RSS_LIST PEER_RSS_LISTLOAD PEER_RSS_END PEER_HWM_END
 export OURS_LIST_BYTES OURS_LIST_ITEMS OURS_LIST_S PEER_LIST_BYTES PEER_LIST_ITEMS PEER_LIST_S
 export M_NPROC M_CPU M_DATE M_KERNEL M_TOOLS M_GIT
@@ -428,7 +459,34 @@ out["config"] = {"runs": int(E["RUNS"]), "dur": E["DUR"], "warm": E["WARM"], "se
                  "statistic": "median over runs; runs interleaved ours, peer, nginx; one target loaded at a time; wrk on the same cores"}
 out["metadata_visibility_ms"] = {"idle": json.loads(E.get("META_IDLE") or "{}"),
                                  "under_patch_load": json.loads(E.get("META_LOAD") or "{}")}
-out = {k: out[k] for k in ("machine", "config", "scenarios", "rss_kb", "get_tickets_once", "metadata_visibility_ms")}
+out["memory_at_scale"] = None
+if kb("MEM_HWM"):
+    out["memory_at_scale"] = {"tickets": int(E["MEM_COUNT"]), "rss_kb_after_seed": kb("MEM_SEED"),
+                              "rss_kb_after_list_load": kb("MEM_LIST"), "rss_kb_after_random_reads": kb("MEM_READS"),
+                              "peak_VmHWM_kb": kb("MEM_HWM")}
+
+# The targets of issue #4, each judged from this run's figures (None: not measured in this run).
+def scen(name, t, k):
+    return (out["scenarios"].get(name, {}).get("targets", {}).get(t) or {}).get(k)
+def ratio(name, which):
+    return out["scenarios"].get(name, {}).get("ratio_rps", {}).get(which)
+meta_load = out["metadata_visibility_ms"]["under_patch_load"].get("p99_ms")
+mem = out["memory_at_scale"]
+TARGETS = [  # what, measured, how it must compare, limit, unit
+    ("GET /ticket vs the nginx ceiling", ratio("get_ticket", "ours/nginx"), ">=", 0.6, "x"),
+    ("GET /ticket vs the peer", ratio("get_ticket", "ours/peer"), ">=", 3, "x"),
+    ("GET /ticket p99", scen("get_ticket", "ours", "p99_ms"), "<=", 5, " ms"),
+    ("POST /ticket (durable) vs the peer", ratio("post_ticket", "ours/peer"), ">=", 3, "x"),
+    ("PATCH price with its event vs the peer", ratio("patch_ticket", "ours/peer"), ">=", 2, "x"),
+    ("metadata visible after the 200, p99 under PATCH load", meta_load, "<=", 5, " ms"),
+    ("GET /tickets (%s items) vs the peer" % E["SEED_COUNT"], ratio("list_tickets", "ours/peer"), ">=", 5, "x"),
+    ("peak RSS with %s tickets listed and read" % E["MEM_COUNT"], mem and mem["peak_VmHWM_kb"] / 1024.0, "<", 64, " MiB"),
+]
+holds = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "<": lambda v, lim: v < lim}
+out["targets"] = [{"target": w, "measured": v, "must_be": op, "limit": lim, "unit": u.strip(),
+                   "met": None if v is None else holds[op](v, lim)} for w, v, op, lim, u in TARGETS]
+out = {k: out[k] for k in ("machine", "config", "scenarios", "rss_kb", "memory_at_scale", "get_tickets_once",
+                           "metadata_visibility_ms", "targets")}
 with open(os.path.join(E["OUT"], "results.json"), "w") as f:
     json.dump(out, f, indent=2)
     f.write("\n")
@@ -470,6 +528,16 @@ for t in ("ours", "peer"):
 for k, v in out["metadata_visibility_ms"].items():
     if v: print("Metadata visible after the PATCH's 200 (ours, %s): p50 %s ms, p99 %s ms, max %s ms, n=%s, timeouts %s" % (
         k.replace("_", " "), v.get("p50_ms"), v.get("p99_ms"), v.get("max_ms"), v.get("n"), v.get("timeouts")))
+if mem:
+    print("Memory with %d tickets (ours): RSS %s seeded | %s after GET /tickets load | %s after random GET /ticket | peak %s" % (
+        mem["tickets"], mib(mem["rss_kb_after_seed"]), mib(mem["rss_kb_after_list_load"]),
+        mib(mem["rss_kb_after_random_reads"]), mib(mem["peak_VmHWM_kb"])))
+print()
+print("Targets (issue #4), from this run:")
+for (w, v, op, lim, u), t in zip(TARGETS, out["targets"]):
+    shown = "-" if v is None else (("%.2f" if u == "x" else "%.1f") % v) + u
+    verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "NOT MET")
+    print("  %-55s %11s  (%s %s%s)  %s" % (w, shown, op, lim, u, verdict))
 for w in warn: print("WARNING: " + w)
 print("results: %s/results.json, raw wrk logs: %s/raw/" % (E["OUT"], E["OUT"]))
 PY
