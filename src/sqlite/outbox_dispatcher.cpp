@@ -46,16 +46,21 @@ void outbox_dispatcher::wake() {
   cv_.notify_one();
 }
 
-void outbox_dispatcher::finished(std::int64_t seq) {
+// releases_ticket: delivered, or dead; false for a failure that waits for its retry.
+void outbox_dispatcher::finished(std::int64_t seq, bool releases_ticket) {
   wake();  // its ticket's next event, or events behind it in the window, may go now
   std::lock_guard lock(busy_mutex_);
-  busy_.erase(seq);
+  flight& f = busy_[seq];
+  f.done = true;
+  f.blocks = !releases_ticket;  // an event waiting for its retry holds its ticket's later ones
+  f.seen_by = rounds_;
+  --in_flight_;
   busy_cv_.notify_all();  // under the lock: the destructor may return as soon as it sees none left
 }
 
 void outbox_dispatcher::wait_for_acks() {
   std::unique_lock lock(busy_mutex_);
-  busy_cv_.wait(lock, [&] { return busy_.empty(); });
+  busy_cv_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
 std::size_t outbox_dispatcher::run_once() {
@@ -85,6 +90,11 @@ void outbox_dispatcher::loop() {
 }
 
 std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
+  std::uint64_t round_id = 0;
+  {
+    std::lock_guard lock(busy_mutex_);
+    round_id = ++rounds_;
+  }
   auto pending = store_.pending_events(opts_.batch);
   if (!pending) {
     log_line("error", "outbox read failed", {{"reason", pending.err().message}});
@@ -97,9 +107,11 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
   std::vector<outbox_event> due;
   {
     std::lock_guard lock(busy_mutex_);
+    // What was done before this round began is in this round's read as it is now.
+    std::erase_if(busy_, [&](const auto& kv) { return kv.second.done && kv.second.seen_by < round_id; });
     for (const auto& e : *pending) {
       if (auto it = busy_.find(e.seq); it != busy_.end()) {
-        if (it->second) seats.insert(e.seat);
+        if (it->second.blocks) seats.insert(e.seat);
         continue;
       }
       if (!seats.insert(e.seat).second) continue;
@@ -109,7 +121,8 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
         continue;
       }
       due.push_back(e);
-      busy_[e.seq] = true;
+      busy_[e.seq] = flight{};
+      ++in_flight_;
     }
   }
   // No barrier: each event goes on as soon as its own publish completes.
@@ -119,12 +132,12 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
       if (r) {
         {
           std::lock_guard lock(busy_mutex_);
-          busy_[seq] = false;  // handled: later events of its ticket need not wait for the ack
+          busy_[seq].blocks = false;  // handled: later events of its ticket need not wait for the ack
         }
         wake();
         return store_.mark_delivered({seq}, [this, seq](result<void> w) {
           if (!w) log_line("error", "outbox update failed", {{"reason", w.err().message}});
-          finished(seq);
+          finished(seq, true);
         });
       }
       const bool dead = r.err().code == errc::bad_request || attempts >= opts_.max_attempts;
@@ -132,9 +145,9 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
           opts_.max_backoff, opts_.first_backoff * (1LL << std::min<std::int64_t>(attempts - 1, 20)));
       log_line(dead ? "error" : "warn", dead ? "event parked as dead" : "event delivery failed, will retry",
                {{"eventId", id}, {"attempts", std::to_string(attempts)}, {"reason", r.err().message}});
-      store_.mark_failed(seq, attempts, to_ms(at + backoff), dead, r.err().message, [this, seq](result<void> w) {
+      store_.mark_failed(seq, attempts, to_ms(at + backoff), dead, r.err().message, [this, seq, dead](result<void> w) {
         if (!w) log_line("error", "outbox update failed", {{"reason", w.err().message}});
-        finished(seq);
+        finished(seq, dead);
       });
     });
   }

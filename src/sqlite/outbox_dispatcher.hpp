@@ -38,17 +38,26 @@ class outbox_dispatcher {
   // Publishes what is due; returns how many it sent and lowers next_due to the next retry time.
   std::size_t round(std::chrono::system_clock::time_point& next_due);
 
-  // Events between their dispatch and the commit of their new status. The flag says whether the
-  // event still holds back later events of its ticket (while publishing, and after a failure
-  // until its retry time is on record); a delivered one only waits for its ack.
-  void finished(std::int64_t seq);
+  // Events from their dispatch until no round can still see them in their old state. While
+  // publishing, an event holds back later events of its ticket; once published it waits for its
+  // ack. After the ack (or the failure's retry time) is committed, a round that read the outbox
+  // before that commit may still list the event as due: it stays here, done, until every round
+  // started before the commit is over.
+  struct flight {
+    bool blocks = true;      // holds back later events of its ticket
+    bool done = false;       // its new status is committed
+    std::uint64_t seen_by = 0;  // done: the last round that may have read the old status
+  };
+  void finished(std::int64_t seq, bool releases_ticket);
   void wait_for_acks();
 
   sqlite_store& store_;
   event_publisher& publisher_;
   std::mutex busy_mutex_;
   std::condition_variable busy_cv_;
-  std::unordered_map<std::int64_t, bool> busy_;
+  std::unordered_map<std::int64_t, flight> busy_;
+  std::size_t in_flight_ = 0;  // entries of busy_ not yet done
+  std::uint64_t rounds_ = 0;   // rounds started
   options opts_;
   std::mutex mutex_;
   std::condition_variable cv_;
