@@ -3,8 +3,8 @@
 #include <pthread.h>
 
 #include <array>
-#include <charconv>
 #include <atomic>
+#include <charconv>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,6 +34,7 @@ using acceptor_type = asio::basic_socket_acceptor<tcp, executor>;
 
 class session;
 
+// A connection keeps its response buffer between requests up to this size.
 constexpr std::size_t max_kept_response_bytes = 16 * 1024;
 
 // The head of a response, written by hand into the buffer its body follows in: Beast's serializer

@@ -2,10 +2,14 @@
 
 namespace tb::sqlite {
 
+item_cache::item_cache(std::size_t budget_bytes, std::uint32_t counter) : shard_budget_(budget_bytes / shard_count) {
+  for (shard& s : shards_) s.counter = counter;
+}
+
 item_cache::text item_cache::find(std::string_view seat, std::uint32_t counter) {
   shard& s = shard_of(seat);
   std::lock_guard lock(s.mutex);
-  if (!s.synced || s.counter != counter) return nullptr;
+  if (s.counter != counter) return nullptr;
   auto it = s.items.find(seat);
   return it == s.items.end() ? nullptr : it->second;
 }
@@ -15,7 +19,7 @@ bool item_cache::offer(std::string_view seat, std::uint32_t counter, text item) 
   const std::size_t c = cost(seat, *item);
   std::lock_guard lock(s.mutex);
   // A commit applied since `counter` was read may have changed this seat after it was read.
-  if (!s.synced || s.counter != counter) return false;
+  if (s.counter != counter) return false;
   if (c > shard_budget_) return true;
   if (s.bytes + c > shard_budget_) clear(s);  // full: start over rather than track recency
   auto [it, added] = s.items.try_emplace(std::string(seat), std::move(item));
@@ -25,11 +29,11 @@ bool item_cache::offer(std::string_view seat, std::uint32_t counter, text item) 
 
 void item_cache::committed(std::uint32_t before, const std::vector<std::string>& seats) {
   std::array<std::vector<const std::string*>, shard_count> by_shard;
-  for (const auto& seat : seats) by_shard[hash{}(seat) % shard_count].push_back(&seat);
+  for (const auto& seat : seats) by_shard[shard_index(seat)].push_back(&seat);
   for (std::size_t i = 0; i < shard_count; ++i) {
     shard& s = shards_[i];
     std::lock_guard lock(s.mutex);
-    if (!s.synced || s.counter != before) {
+    if (s.counter != before) {
       clear(s);  // another process committed since this shard was last brought up to date
     } else {
       for (const std::string* seat : by_shard[i]) {
@@ -40,17 +44,15 @@ void item_cache::committed(std::uint32_t before, const std::vector<std::string>&
       }
     }
     s.counter = before + 1;
-    s.synced = true;
   }
 }
 
 void item_cache::resync(std::uint32_t counter) {
   for (shard& s : shards_) {
     std::lock_guard lock(s.mutex);
-    if (s.synced && s.counter == counter) continue;
+    if (s.counter == counter) continue;
     clear(s);
     s.counter = counter;
-    s.synced = true;
   }
 }
 

@@ -24,7 +24,8 @@ class item_cache {
  public:
   using text = std::shared_ptr<const std::string>;
 
-  explicit item_cache(std::size_t budget_bytes) : shard_budget_(budget_bytes / shard_count) {}
+  // Empty, up to date as of commit counter `counter`.
+  item_cache(std::size_t budget_bytes, std::uint32_t counter);
 
   // The item cached for `seat`, or null; `counter` is the commit counter read just before.
   text find(std::string_view seat, std::uint32_t counter);
@@ -48,9 +49,9 @@ class item_cache {
     std::unordered_map<std::string, text, hash, std::equal_to<>> items;
     std::size_t bytes = 0;
     std::uint32_t counter = 0;  // the commit counter its entries are valid at
-    bool synced = false;        // false until the first commit or resync sets `counter`
   };
-  shard& shard_of(std::string_view seat) { return shards_[hash{}(seat) % shard_count]; }
+  static std::size_t shard_index(std::string_view seat) { return hash{}(seat) % shard_count; }
+  shard& shard_of(std::string_view seat) { return shards_[shard_index(seat)]; }
   // The texts plus what holding them costs with glibc's allocator: the map node, the shared
   // string's control block and its heap buffer (about 160 bytes an entry).
   static std::size_t cost(std::string_view seat, const std::string& item) {

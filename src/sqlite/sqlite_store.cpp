@@ -234,10 +234,8 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   index_db_->exec("SELECT count(*) FROM sqlite_master");  // maps the WAL index
   commit_counter_ = wal_commit_counter(*index_db_);
   if (!commit_counter_) log_line("warn", "no WAL commit counter: reads are not cached");
-  if (commit_counter_ && opts_.item_cache_bytes) {
-    cache_ = std::make_unique<item_cache>(opts_.item_cache_bytes);
-    cache_->resync(load(commit_counter_));
-  }
+  if (commit_counter_ && opts_.item_cache_bytes)
+    cache_ = std::make_unique<item_cache>(opts_.item_cache_bytes, load(commit_counter_));
   checkpoint_db_ = std::make_unique<connection>(opts_.path);
   // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
   checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
