@@ -75,10 +75,6 @@ void configure(connection& c) {
 // Reads come from the page cache through a mapping instead of a read() copy per page.
 constexpr const char* mmap_pragma = "PRAGMA mmap_size = 1073741824";
 
-// The writer asks for a checkpoint once the WAL holds this many pages; the checkpointer thread
-// does it, so the database file's fsync is never on a commit's path.
-constexpr int checkpoint_pages = 1000;
-
 }  // namespace
 
 struct reader {
@@ -145,7 +141,7 @@ struct writer {
     sqlite3_wal_hook(
         db.get(),
         [](void* arg, sqlite3*, const char*, int pages) {
-          if (pages >= checkpoint_pages) static_cast<sqlite_store*>(arg)->request_checkpoint();
+          static_cast<sqlite_store*>(arg)->wal_grew(pages);
           return SQLITE_OK;
         },
         store);
@@ -264,7 +260,8 @@ sqlite_store::~sqlite_store() {
   checkpoint_thread_.join();
 }
 
-void sqlite_store::request_checkpoint() {
+void sqlite_store::wal_grew(int pages) {
+  if (pages < opts_.checkpoint_pages) return;
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_wanted_ = true;

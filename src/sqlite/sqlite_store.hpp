@@ -38,6 +38,11 @@ class sqlite_store final : public ticket_store, public event_log {
     std::string path;                // the database file
     std::size_t max_batch = 512;     // writes per transaction
     std::size_t item_cache_bytes = 4 << 20;  // tickets kept in memory for GET; 0: none
+    // The writer asks for a checkpoint once the WAL holds this many pages; the checkpointer
+    // thread does it, so the database file's fsync is never on a commit's path. A checkpoint
+    // copies each changed page once however often it changed: every 8,000 pages (32 MB of WAL)
+    // costs the disk less than every 1,000 (PATCH +10%, its p99 -15% in A/B runs).
+    int checkpoint_pages = 8000;
     // Event types the local bus delivers to a subscriber; others are recorded as delivered.
     std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
   };
@@ -66,8 +71,9 @@ class sqlite_store final : public ticket_store, public event_log {
   // Called (on the writer thread) after a commit that recorded at least one event. It must not
   // call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
   void on_event_recorded(std::function<void()> f);
-  // The WAL has grown: checkpoint it on the background thread.
-  void request_checkpoint();
+  // The WAL holds `pages` pages after a commit: past options.checkpoint_pages, checkpoint it on the
+  // background thread.
+  void wal_grew(int pages);
 
  private:
   struct write_op {

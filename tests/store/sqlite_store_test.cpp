@@ -85,7 +85,9 @@ TEST(SqliteOutbox, FailedEventsWaitForRetryThenParkAsDead) {
 
 TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
   auto path = scratch_dir() / "checkpoint.db";
-  sqlite::sqlite_store store({path.string()});
+  sqlite::sqlite_store::options opts{path.string()};
+  opts.checkpoint_pages = 1000;
+  sqlite::sqlite_store store(opts);
   // ~3,000 pages of writes: well past the checkpoint threshold of 1,000 WAL pages.
   const std::string notes(3000, 'n');
   std::vector<std::future<result<void>>> writes;
