@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -33,6 +34,12 @@ using stream_type = beast::basic_stream<tcp, executor, beast::unlimited_rate_pol
 using acceptor_type = asio::basic_socket_acceptor<tcp, executor>;
 
 class session;
+
+// asio's default (transfer_all) offers the socket 64 KiB per call: a cached listing of 600 KB
+// took ten sendmsg calls and as many waits where the kernel takes far more at once.
+std::size_t as_much_as_the_socket_takes(const beast::error_code& ec, std::size_t) {
+  return ec ? 0 : std::numeric_limits<std::size_t>::max();
+}
 
 // A connection keeps its response buffer between requests up to this size.
 constexpr std::size_t max_kept_response_bytes = 16 * 1024;
@@ -207,7 +214,8 @@ class session : public std::enable_shared_from_this<session> {
   // request or closes.
   template <class Buffers>
   void send(const Buffers& buffers, bool keep_alive) {
-    asio::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+    asio::async_write(stream_, buffers, as_much_as_the_socket_takes,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->busy_ = false;
       self->out_body_.reset();
       // Kept for the next response, unless a large one (a page of 1,000 tickets) grew it.
@@ -288,7 +296,7 @@ class session : public std::enable_shared_from_this<session> {
     };
     // An empty chunk would read as the end of the body: skip straight on instead.
     if (chunk->empty()) return after_data({}, 0);
-    asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*chunk)), after_data);
+    asio::async_write(stream_, bhttp::make_chunk(asio::buffer(*chunk)), as_much_as_the_socket_takes, after_data);
   }
 
   void close() {
