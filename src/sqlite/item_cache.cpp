@@ -6,7 +6,7 @@ item_cache::item_cache(std::size_t budget_bytes, std::uint32_t counter) : shard_
   for (shard& s : shards_) s.counter = counter;
 }
 
-item_cache::text item_cache::find(std::string_view seat, std::uint32_t counter) {
+item_text item_cache::find(std::string_view seat, std::uint32_t counter) {
   shard& s = shard_of(seat);
   std::lock_guard lock(s.mutex);
   if (s.counter != counter) return nullptr;
@@ -14,7 +14,7 @@ item_cache::text item_cache::find(std::string_view seat, std::uint32_t counter) 
   return it == s.items.end() ? nullptr : it->second;
 }
 
-bool item_cache::offer(std::string_view seat, std::uint32_t counter, text item) {
+bool item_cache::offer(std::string_view seat, std::uint32_t counter, item_text item) {
   shard& s = shard_of(seat);
   const std::size_t c = cost(seat, *item);
   std::lock_guard lock(s.mutex);

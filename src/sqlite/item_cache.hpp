@@ -18,21 +18,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/ports.hpp"
+
 namespace tb::sqlite {
 
 class item_cache {
  public:
-  using text = std::shared_ptr<const std::string>;
-
   // Empty, up to date as of commit counter `counter`.
   item_cache(std::size_t budget_bytes, std::uint32_t counter);
 
   // The item cached for `seat`, or null; `counter` is the commit counter read just before.
-  text find(std::string_view seat, std::uint32_t counter);
+  item_text find(std::string_view seat, std::uint32_t counter);
   // Keeps an item read from the store after reading `counter`, unless a commit was applied since.
   // False when the cache is behind `counter` (a commit it has not been told of, perhaps another
   // process's: the owner should resync once its own commits are done).
-  bool offer(std::string_view seat, std::uint32_t counter, text item);
+  bool offer(std::string_view seat, std::uint32_t counter, item_text item);
   // After this process committed, taking the counter from `before` to before + 1, writing `seats`.
   void committed(std::uint32_t before, const std::vector<std::string>& seats);
   // With no commit of this process in flight: any difference from `counter` is another process's.
@@ -46,7 +46,7 @@ class item_cache {
   };
   struct shard {
     std::mutex mutex;
-    std::unordered_map<std::string, text, hash, std::equal_to<>> items;
+    std::unordered_map<std::string, item_text, hash, std::equal_to<>> items;
     std::size_t bytes = 0;
     std::uint32_t counter = 0;  // the commit counter its entries are valid at
   };
