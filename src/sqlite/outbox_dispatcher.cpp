@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "app/log.hpp"
@@ -47,9 +48,10 @@ void outbox_dispatcher::wake() {
 }
 
 // releases_ticket: delivered, or dead; false for a failure that waits for its retry.
-void outbox_dispatcher::finished(std::int64_t seq, bool releases_ticket) {
+void outbox_dispatcher::finished(std::int64_t seq, bool releases_ticket, bool rescan) {
   wake();  // its ticket's next event, or events behind it in the window, may go now
   std::lock_guard lock(busy_mutex_);
+  if (rescan) rescan_from_ = std::min(rescan_from_, seq - 1);
   flight& f = busy_[seq];
   f.done = true;
   f.blocks = !releases_ticket;  // an event waiting for its retry holds its ticket's later ones
@@ -84,20 +86,28 @@ void outbox_dispatcher::loop() {
     sys_clock::time_point next_due = sys_clock::now() + opts_.idle_poll;
     if (round(next_due) > 0) continue;  // there may be more behind this batch
     std::unique_lock lock(mutex_);
-    cv_.wait_until(lock, std::min(next_due, sys_clock::now() + opts_.idle_poll),
-                   [&] { return stopping_ || woken_; });
+    if (!cv_.wait_until(lock, std::min(next_due, sys_clock::now() + opts_.idle_poll),
+                        [&] { return stopping_ || woken_; })) {
+      std::lock_guard busy(busy_mutex_);
+      rescan_from_ = 0;  // nothing new for a while, or a retry is due: read the whole outbox
+    }
   }
 }
 
 std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
   std::uint64_t round_id = 0;
+  std::int64_t from = 0;
   {
     std::lock_guard lock(busy_mutex_);
     round_id = ++rounds_;
+    from = std::min(cursor_, rescan_from_);
+    rescan_from_ = std::numeric_limits<std::int64_t>::max();
   }
-  auto pending = store_.pending_events(opts_.batch);
+  auto pending = store_.pending_events(opts_.batch, from);
   if (!pending) {
     log_line("error", "outbox read failed", {{"reason", pending.err().message}});
+    std::lock_guard lock(busy_mutex_);
+    rescan_from_ = std::min(rescan_from_, from);
     return 0;
   }
   const auto now = sys_clock::now();
@@ -109,21 +119,31 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
     std::lock_guard lock(busy_mutex_);
     // What was done before this round began is in this round's read as it is now.
     std::erase_if(busy_, [&](const auto& kv) { return kv.second.done && kv.second.seen_by < round_id; });
+    // The cursor moves over dispatched events up to the first one left behind.
+    std::int64_t reached = from;
+    bool behind = false;
     for (const auto& e : *pending) {
       if (auto it = busy_.find(e.seq); it != busy_.end()) {
         if (it->second.blocks) seats.insert(e.seat);
+        if (!behind) reached = e.seq;
         continue;
       }
-      if (!seats.insert(e.seat).second) continue;
+      if (!seats.insert(e.seat).second) {
+        behind = true;
+        continue;
+      }
       auto at = sys_clock::time_point(std::chrono::milliseconds(e.next_attempt_ms));
       if (at > now) {
         next_due = std::min(next_due, at);
+        behind = true;
         continue;
       }
       due.push_back(e);
       busy_[e.seq] = flight{};
       ++in_flight_;
+      if (!behind) reached = e.seq;
     }
+    cursor_ = reached;
   }
   // No barrier: each event goes on as soon as its own publish completes.
   for (auto& e : due) {
@@ -137,7 +157,7 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
         wake();
         return store_.mark_delivered({seq}, [this, seq](result<void> w) {
           if (!w) log_line("error", "outbox update failed", {{"reason", w.err().message}});
-          finished(seq, true);
+          finished(seq, true, !w);
         });
       }
       const bool dead = r.err().code == errc::bad_request || attempts >= opts_.max_attempts;
@@ -147,7 +167,7 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
                {{"eventId", id}, {"attempts", std::to_string(attempts)}, {"reason", r.err().message}});
       store_.mark_failed(seq, attempts, to_ms(at + backoff), dead, r.err().message, [this, seq, dead](result<void> w) {
         if (!w) log_line("error", "outbox update failed", {{"reason", w.err().message}});
-        finished(seq, dead);
+        finished(seq, dead, !dead || !w);
       });
     });
   }

@@ -48,7 +48,8 @@ class outbox_dispatcher {
     bool done = false;       // its new status is committed
     std::uint64_t seen_by = 0;  // done: the last round that may have read the old status
   };
-  void finished(std::int64_t seq, bool releases_ticket);
+  // rescan: the event may be pending again below the cursor (a retry, or its ack not written).
+  void finished(std::int64_t seq, bool releases_ticket, bool rescan);
   void wait_for_acks();
 
   sqlite_store& store_;
@@ -58,6 +59,11 @@ class outbox_dispatcher {
   std::unordered_map<std::int64_t, flight> busy_;
   std::size_t in_flight_ = 0;  // entries of busy_ not yet done
   std::uint64_t rounds_ = 0;   // rounds started
+  // A round reads pending events after a cursor: every pending event up to it has been
+  // dispatched, so it is in flight or, once done, no longer pending. Without it each round
+  // re-read (and copied) every event still waiting for its ack: half the bus's time under load.
+  std::int64_t cursor_ = 0;
+  std::int64_t rescan_from_ = 0;  // the next round reads after min(cursor_, this)
   options opts_;
   std::mutex mutex_;
   std::condition_variable cv_;

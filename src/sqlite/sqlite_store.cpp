@@ -88,7 +88,7 @@ struct reader {
         events(db, "SELECT seq, status, body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
         pending(db,
                 "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
-                "WHERE status = 'pending' ORDER BY seq LIMIT ?"),
+                "WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
         ping(db, "SELECT 1") {
     db.exec("PRAGMA query_only = ON");
     db.exec(mmap_pragma);
@@ -570,10 +570,10 @@ result<std::vector<logged_event>> sqlite_store::events_after(std::int64_t after,
   });
 }
 
-result<std::vector<outbox_event>> sqlite_store::pending_events(std::size_t limit) {
+result<std::vector<outbox_event>> sqlite_store::pending_events(std::size_t limit, std::int64_t after) {
   return with_reader([&](reader& r) -> result<std::vector<outbox_event>> {
     reset_guard g(r.pending);
-    r.pending.bind(1, static_cast<std::int64_t>(limit));
+    r.pending.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
     std::vector<outbox_event> out;
     while (r.pending.step())
       out.push_back({r.pending.integer(0), std::string(r.pending.text(1)), std::string(r.pending.text(2)),

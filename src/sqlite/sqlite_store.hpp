@@ -64,7 +64,8 @@ class sqlite_store final : public ticket_store, public event_log {
   result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) override;
 
   // The local bus's side of the outbox.
-  result<std::vector<outbox_event>> pending_events(std::size_t limit);
+  // The oldest pending events after seq `after`, in order.
+  result<std::vector<outbox_event>> pending_events(std::size_t limit, std::int64_t after = 0);
   void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);

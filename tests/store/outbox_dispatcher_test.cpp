@@ -158,5 +158,18 @@ TEST_F(OutboxDispatcher, ALaterEventOfTheSameTicketWaitsForTheEarlierOne) {
   for (auto& [id, e] : log_by_id()) EXPECT_EQ(e.status, "delivered") << id;
 }
 
+// A round reads only after the last event it could dispatch: one held back by its ticket's earlier
+// event must still be read by a later round.
+TEST_F(OutboxDispatcher, AnEventHeldBackByItsTicketIsDeliveredByALaterRound) {
+  scripted_publisher pub;
+  price_change("a", "a1", "8");
+  price_change("a", "a2", "7");
+  price_change("b", "b1", "6");  // dispatched in the first round, after a2 was held back
+  sqlite::outbox_dispatcher bus(*store_, pub, fast());
+  drain(bus);
+  EXPECT_EQ(pub.published, (std::vector<std::string>{"a1", "b1", "a2"}));
+  for (auto& [id, e] : log_by_id()) EXPECT_EQ(e.status, "delivered") << id;
+}
+
 }  // namespace
 }  // namespace tb::test
