@@ -350,7 +350,7 @@ void router::update_ticket(const api_request& req, std::function<void(api_respon
     // As stored (canonical), from the attribute written: a price change writes Price.
     const json::value* value = r->new_item.find(stored_key);
     reply.append_new("updateValue", value ? *value : json::value());
-    reply.append_new("updatedItem", r->new_item);
+    reply.append_new("updatedItem", std::move(r->new_item));
     reply.append_new("priceChangeEventPublished", r->event_recorded);
     done(json_response(200, reply));
   });
