@@ -57,17 +57,26 @@ void price_change_handler::handle(std::string_view message, std::string fallback
   }
   if (!*event) return done(handler_outcome::ignored);
 
-  metadata_command cmd{std::move(**event), iso8601(clock_.now()), new_event_id()};
+  metadata_command cmd = command_for(std::move(**event));
   std::string id = cmd.event.event_id;
-  store_.apply_price_metadata(std::move(cmd), [done = std::move(done), id](result<metadata_outcome> r) {
-    if (!r) {
-      log_line("error", "price change not applied", {{"eventId", id}, {"reason", r.err().message}});
-      return done(r.err());
-    }
-    handler_outcome outcome = from_store(*r);
-    log_line("info", "price change handled", {{"eventId", id}, {"outcome", std::string(to_string(outcome))}});
-    done(outcome);
+  store_.apply_price_metadata(std::move(cmd), [this, done = std::move(done), id](result<metadata_outcome> r) {
+    handled(id, r);
+    if (!r) return done(r.err());
+    done(from_store(*r));
   });
+}
+
+metadata_command price_change_handler::command_for(price_change_event event) {
+  return {std::move(event), iso8601(clock_.now()), new_event_id()};
+}
+
+void price_change_handler::handled(const std::string& event_id, const result<metadata_outcome>& outcome) {
+  if (!outcome) {
+    log_line("error", "price change not applied", {{"eventId", event_id}, {"reason", outcome.err().message}});
+    return;
+  }
+  log_line("info", "price change handled",
+           {{"eventId", event_id}, {"outcome", std::string(to_string(from_store(*outcome)))}});
 }
 
 }  // namespace tb

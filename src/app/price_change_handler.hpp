@@ -26,13 +26,18 @@ class in_process_publisher final : public event_publisher {
   event_handler& handler_;
 };
 
-class price_change_handler final : public event_handler {
+class price_change_handler final : public event_handler, public local_price_change_handler {
  public:
   price_change_handler(ticket_store& store, clock& clock) : store_(store), clock_(clock) {}
 
   // Without an eventId or a fallback, a name-based UUID of the message stands in, so a
   // redelivery of the same text maps to the same id.
   void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) override;
+
+  // The same decision when the store runs it beside its own events: stamps the command with
+  // this handler's clock and a new PriceChangeProcessed id, and logs each outcome.
+  metadata_command command_for(price_change_event event) override;
+  void handled(const std::string& event_id, const result<metadata_outcome>& outcome) override;
 
  private:
   ticket_store& store_;

@@ -113,11 +113,17 @@ struct local_service {
   router routes{store, &store, clock};
 
   explicit local_service(const config& c) : store({database_file(c).string()}) {}
-  ~local_service() { store.on_event_recorded(nullptr); }
+  ~local_service() {
+    store.on_event_recorded(nullptr);
+    store.handle_locally(nullptr);
+  }
 };
 
 int serve(const config& c) {
   local_service service(c);
+  // Price changes made here are handled by the store's next transaction; the bus delivers the
+  // rest (events a failure or an earlier run left, and those of other processes).
+  service.store.handle_locally(&service.handler);
   service.store.on_event_recorded([&service] { service.bus.wake(); });
   service.bus.start();
   http::server_options opts;

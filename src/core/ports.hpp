@@ -111,6 +111,16 @@ class event_handler {
   virtual void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) = 0;
 };
 
+// The price-change handler as a store can run it itself, for the PriceChangeInitiated events the
+// store records: the store takes each command from it (its clock, a new event id) and reports
+// each outcome back to it (from the store's writer thread).
+class local_price_change_handler {
+ public:
+  virtual ~local_price_change_handler() = default;
+  virtual metadata_command command_for(price_change_event event) = 0;
+  virtual void handled(const std::string& event_id, const result<metadata_outcome>& outcome) = 0;
+};
+
 // Carries a recorded event to its consumers: in process for the local service, SNS on AWS.
 // Completes when the event is accepted; the same failure rules as event_handler.
 class event_publisher {

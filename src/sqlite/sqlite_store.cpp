@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <future>
 #include <optional>
 
 #include "app/log.hpp"
@@ -41,6 +42,9 @@ constexpr const char* schema = R"sql(
     reason          TEXT
   );
   CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending';
+  -- Events this process handles itself in its next transaction (handle_locally): a restart finds
+  -- what a crash left here and gives it to the dispatcher.
+  CREATE INDEX IF NOT EXISTS events_local ON events (seq) WHERE status = 'local';
   CREATE TABLE IF NOT EXISTS handled_events (
     event_id   TEXT PRIMARY KEY,
     outcome    TEXT NOT NULL,
@@ -85,7 +89,8 @@ struct reader {
         get(db, "SELECT item FROM tickets WHERE seat = ?"),
         scan(db, "SELECT seat, item FROM tickets WHERE seat > ? ORDER BY seat LIMIT ?"),
         movies(db, "SELECT movie FROM movie_counts WHERE tickets > 0 ORDER BY movie"),
-        events(db, "SELECT seq, status, body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+        events(db, "SELECT seq, iif(status = 'local', 'pending', status), body, reason FROM events "
+                   "WHERE seq > ? ORDER BY seq LIMIT ?"),
         pending(db,
                 "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
                 "WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
@@ -99,9 +104,15 @@ struct writer {
   connection db;
   statement begin, commit, rollback;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
-  statement handled, insert_handled, delivered, failed;
+  statement handled, insert_handled, delivered, failed, settle_local;
   statement count_movie, uncount_movie, drop_movie;
   std::vector<std::string> touched;  // the seats the batch in progress wrote
+  struct local_event {
+    std::int64_t seq;
+    price_change_event event;
+  };
+  bool handles_locally = false;            // the batch in progress records price changes 'local'
+  std::vector<local_event> local_events;   // and these are the ones it recorded
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
@@ -117,6 +128,7 @@ struct writer {
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
         failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
+        settle_local(db, "UPDATE events SET status = ? WHERE seq = ? AND status = 'local'"),
         count_movie(db, "INSERT INTO movie_counts (movie, tickets) VALUES (?, 1) "
                         "ON CONFLICT (movie) DO UPDATE SET tickets = tickets + 1"),
         uncount_movie(db, "UPDATE movie_counts SET tickets = tickets - 1 WHERE movie = ?"),
@@ -201,13 +213,16 @@ struct writer {
     return ok;
   }
 
-  // An event no local subscriber takes is recorded as delivered: nothing is waiting for it.
-  void record_event(const json::value& event, std::string_view type, std::string_view seat, bool dispatched) {
+  // status: pending (for the dispatcher), local (handled by this process's next transaction), or
+  // delivered (an event no subscriber takes: nothing is waiting for it). Returns its seq.
+  std::int64_t record_event(const json::value& event, std::string_view type, std::string_view seat,
+                            std::string_view status) {
     const json::value* id = event.if_object()->find("eventId");
     reset_guard g(insert_event);
     insert_event.bind(1, *id->if_string()).bind(2, type).bind(3, seat).bind(4, json::serialize(event));
-    insert_event.bind(5, dispatched ? "pending" : "delivered");
+    insert_event.bind(5, status);
     insert_event.step();
+    return sqlite3_last_insert_rowid(db.get());
   }
 
   void remember(const std::string& event_id, std::string_view outcome, const std::string& now) {
@@ -347,7 +362,10 @@ void sqlite_store::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      batch_local_ = batch.empty() ? nullptr : local_;
+      local_busy_ = batch_local_ != nullptr;
     }
+    w.handles_locally = batch_local_ != nullptr;
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
     // another process wrote.
     if (resync && cache_) cache_->resync(load(commit_counter_));
@@ -363,6 +381,7 @@ void sqlite_store::writer_loop() {
     for (bool retry = true; retry;) {
       retry = false;
       recorded = false;
+      w.local_events.clear();
       try {
         w.begin.step();
         // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
@@ -401,11 +420,20 @@ void sqlite_store::writer_loop() {
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     batch.clear();
-    if (committed && recorded) {
-      // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
+    // The batch's price changes are handled first thing in the next one.
+    std::vector<write_op> deliveries;
+    if (committed)
+      for (auto& e : w.local_events) deliveries.push_back(local_delivery(batch_local_->command_for(std::move(e.event)), e.seq));
+    w.local_events.clear();
+    {
       std::lock_guard lock(queue_mutex_);
-      if (on_event_recorded_) on_event_recorded_();
+      for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) queue_.push_front(std::move(*it));
+      // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
+      if (committed && recorded && on_event_recorded_) on_event_recorded_();
+      batch_local_ = nullptr;
+      local_busy_ = false;
     }
+    local_cv_.notify_all();
   }
 }
 
@@ -502,8 +530,13 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
         w.touched.push_back(cmd.update.seat);
         update_outcome out{std::move(*old_item), std::move(item), false};
         if (cmd.update.is_price_change) {
-          w.record_event(make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now),
-                         price_change_initiated, cmd.update.seat, dispatched(price_change_initiated));
+          auto event = make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now);
+          std::optional<price_change_event> local;
+          if (w.handles_locally && dispatched(price_change_initiated))
+            if (auto parsed = parse_price_change_event(event, cmd.event_id); parsed && *parsed) local = std::move(**parsed);
+          auto seq = w.record_event(event, price_change_initiated, cmd.update.seat,
+                                    local ? "local" : dispatched(price_change_initiated) ? "pending" : "delivered");
+          if (local) w.local_events.push_back({seq, std::move(*local)});
           out.event_recorded = true;
         }
         return out;
@@ -529,33 +562,91 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
 
 void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
   submit<metadata_outcome>(
-      [this, cmd = std::move(cmd)](writer& w) -> result<metadata_outcome> {
-        const price_change_event& e = cmd.event;
-        {
-          reset_guard g(w.handled);
-          w.handled.bind(1, e.event_id);
-          if (w.handled.step()) return metadata_outcome::duplicate;
-        }
-        auto item = w.load(e.seat);
-        if (!item) {
-          w.remember(e.event_id, "missing", cmd.now);
-          return metadata_outcome::missing;
-        }
-        const json::value* price = item->find(price_key);
-        if (!price || !price->if_number() || !(*price->if_number() == e.new_price)) {
-          w.remember(e.event_id, "stale", cmd.now);
-          return metadata_outcome::stale;
-        }
-        for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
-        // An event that cannot be applied is not remembered: the bus parks it with this reason.
-        if (auto stored = w.store(e.seat, *item, *item); !stored) return stored.err();  // Movie unchanged
-        w.touched.push_back(e.seat);
-        w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now),
-                       price_change_processed, e.seat, dispatched(price_change_processed));
-        w.remember(e.event_id, "applied", cmd.now);
-        return metadata_outcome::applied;
+      [this, cmd = std::move(cmd)](writer& w) { return write_metadata(w, cmd); }, std::move(done), true);
+}
+
+result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_command& cmd) {
+  const price_change_event& e = cmd.event;
+  {
+    reset_guard g(w.handled);
+    w.handled.bind(1, e.event_id);
+    if (w.handled.step()) return metadata_outcome::duplicate;
+  }
+  auto item = w.load(e.seat);
+  if (!item) {
+    w.remember(e.event_id, "missing", cmd.now);
+    return metadata_outcome::missing;
+  }
+  const json::value* price = item->find(price_key);
+  if (!price || !price->if_number() || !(*price->if_number() == e.new_price)) {
+    w.remember(e.event_id, "stale", cmd.now);
+    return metadata_outcome::stale;
+  }
+  for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
+  // An event that cannot be applied is not remembered: the bus parks it with this reason.
+  if (auto stored = w.store(e.seat, *item, *item); !stored) return stored.err();  // Movie unchanged
+  w.touched.push_back(e.seat);
+  const bool processed_dispatched = dispatched(price_change_processed);
+  w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now), price_change_processed,
+                 e.seat, processed_dispatched ? "pending" : "delivered");
+  w.remember(e.event_id, "applied", cmd.now);
+  return metadata_outcome::applied;
+}
+
+// The handler's write and the event's delivery in one transaction: exactly once. An outcome
+// that is an error leaves the event to the dispatcher (pending) in that same transaction; a write
+// that fails altogether does so in one of its own.
+sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::int64_t seq) {
+  auto outcome = std::make_shared<std::optional<result<metadata_outcome>>>();
+  auto id = std::make_shared<const std::string>(cmd.event.event_id);
+  write_op op;
+  op.records_event = true;  // PriceChangeProcessed, or the event back for the dispatcher
+  op.apply = [this, cmd = std::move(cmd), seq, outcome](writer& w) {
+    auto r = write_metadata(w, cmd);
+    reset_guard g(w.settle_local);
+    w.settle_local.bind(1, r ? "delivered" : "pending").bind(2, seq);
+    w.settle_local.step();
+    outcome->emplace(std::move(r));
+  };
+  op.finish = [this, seq, outcome, id](bool committed) {
+    if (!committed || !outcome->has_value()) {
+      release_local(seq);
+      outcome->emplace(error{errc::unavailable, "Store failure: the write was not committed"});
+    }
+    if (batch_local_) batch_local_->handled(*id, **outcome);
+  };
+  return op;
+}
+
+void sqlite_store::release_local(std::int64_t seq) {
+  submit<void>(
+      [seq](writer& w) -> result<void> {
+        reset_guard g(w.settle_local);
+        w.settle_local.bind(1, "pending").bind(2, seq);
+        w.settle_local.step();
+        return ok;
       },
-      std::move(done), true);
+      [seq](result<void> r) {
+        if (!r) log_line("error", "event left for the next start", {{"seq", std::to_string(seq)}, {"reason", r.err().message}});
+      },
+      true);
+}
+
+void sqlite_store::handle_locally(local_price_change_handler* h) {
+  if (h) {
+    std::promise<result<void>> released;
+    submit<void>(
+        [](writer& w) -> result<void> {
+          w.db.exec("UPDATE events SET status = 'pending' WHERE status = 'local'");
+          return ok;
+        },
+        [&released](result<void> r) { released.set_value(std::move(r)); }, true);
+    if (auto r = released.get_future().get(); !r)
+      log_line("error", "events left 'local' by an earlier run stay so", {{"reason", r.err().message}});
+  }
+  std::unique_lock lock(queue_mutex_);
+  local_ = h;
+  local_cv_.wait(lock, [&] { return !local_busy_; });
 }
 
 result<std::vector<logged_event>> sqlite_store::events_after(std::int64_t after, std::size_t limit) {

@@ -69,6 +69,13 @@ class sqlite_store final : public ticket_store, public event_log {
   void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);
+  // The local fast path of the price-change flow: PriceChangeInitiated events this store records
+  // are handled by `h` in the store's next transaction, which also marks them delivered, instead
+  // of going through the outbox dispatcher (one write per event where the bus needed two, and no
+  // thread hand-offs). Until then an event is 'local' (listed as pending); one whose handling
+  // fails goes back to the dispatcher. Attaching gives the dispatcher what a previous run left
+  // 'local'; call it before any write. After handle_locally(nullptr) returns, `h` is not called.
+  void handle_locally(local_price_change_handler* h);
   // Called (on the writer thread) after a commit that recorded at least one event. It must not
   // call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
   void on_event_recorded(std::function<void()> f);
@@ -85,6 +92,9 @@ class sqlite_store final : public ticket_store, public event_log {
 
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done, bool records_event = false);
+  result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd);
+  write_op local_delivery(metadata_command cmd, std::int64_t seq);
+  void release_local(std::int64_t seq);
   void writer_loop();
   bool dispatched(std::string_view event_type) const;
   template <class F>
@@ -100,6 +110,10 @@ class sqlite_store final : public ticket_store, public event_log {
   std::deque<write_op> queue_;
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
+  local_price_change_handler* local_ = nullptr;
+  bool local_busy_ = false;                     // the writer's batch holds local_
+  std::condition_variable local_cv_;
+  local_price_change_handler* batch_local_ = nullptr;  // writer thread: local_ for this batch
   std::thread writer_thread_;
 
   // Holds the WAL index mapped, whose commit counter versions the store and the item cache.

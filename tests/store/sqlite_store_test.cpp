@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -31,6 +33,17 @@ class scratch_environment : public ::testing::Environment {
 };
 auto* const scratch = ::testing::AddGlobalTestEnvironment(new scratch_environment);
 std::filesystem::path scratch_dir() { return static_cast<scratch_environment*>(scratch)->dir; }
+
+// Runs SQL on a connection of its own, beside the store's, as another process would.
+::testing::AssertionResult exec_beside(const std::filesystem::path& db_path, const char* sql) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open(db_path.c_str(), &db);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+  sqlite3_close(db);
+  if (rc == SQLITE_OK) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << sql << ": " << message;
+}
 }  // namespace
 
 template <>
@@ -108,17 +121,9 @@ TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
 TEST(SqliteStore, AWriteThatFailsInsideABatchTakesNoOtherWriteDown) {
   auto path = scratch_dir() / "failing.db";
   sqlite::sqlite_store store({path.string()});
-  {
-    // The failure comes from SQLite itself: a trigger refuses one seat, as a full disk would.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.seat = 'bad' "
-                           "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  // The failure comes from SQLite itself: a trigger refuses one seat, as a full disk would.
+  ASSERT_TRUE(exec_beside(path, "CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.seat = 'bad' "
+                                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
   // Submitted together, so they share batches with the failing one.
   std::vector<std::string> seats{"good-1", "bad", "good-2", "good-3"};
   std::vector<std::promise<result<void>>> promises(seats.size());
@@ -206,4 +211,135 @@ TEST(SqliteStore, DataSurvivesReopening) {
   EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
 }
 
+// ---- the local fast path: price changes handled by the store's next transaction -------------
+
+namespace {
+
+// Stands in for the price-change handler: fixed times and ids, and every outcome it is told of.
+class recording_handler final : public local_price_change_handler {
+ public:
+  metadata_command command_for(price_change_event event) override {
+    std::lock_guard lock(mutex_);
+    return {std::move(event), "t1", "processed-" + std::to_string(++made_)};
+  }
+  void handled(const std::string& event_id, const result<metadata_outcome>& outcome) override {
+    std::lock_guard lock(mutex_);
+    outcomes_.emplace_back(event_id, outcome ? (*outcome == metadata_outcome::applied ? "applied" : "other")
+                                             : "error: " + outcome.err().message);
+    cv_.notify_all();
+  }
+  // The outcomes once there are n of them (none after 5 s).
+  std::vector<std::pair<std::string, std::string>> wait(std::size_t n) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return outcomes_.size() >= n; });
+    return outcomes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int made_ = 0;
+  std::vector<std::pair<std::string, std::string>> outcomes_;
+};
+
+void price_change(sqlite::sqlite_store& store, const std::string& seat, const char* price, const std::string& id) {
+  update_command cmd{{seat, "Price", json::value(*decimal::parse(price)), true}, "t0", id};
+  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); }));
+}
+
+std::string status_of(sqlite::sqlite_store& store, std::int64_t seq) {
+  auto log = store.events_after(seq - 1, 1);
+  if (!log || log->empty()) return "none";
+  return log->front().status;
+}
+
+TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredByTheNextTransaction) {
+  recording_handler handler;
+  sqlite::sqlite_store store({(scratch_dir() / "local.db").string()});
+  store.handle_locally(&handler);
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  price_change(store, "s", "8", "evt-1");
+
+  EXPECT_EQ(handler.wait(1), (std::vector<std::pair<std::string, std::string>>{{"evt-1", "applied"}}));
+  auto item = store.get("s");
+  ASSERT_TRUE(item && *item);
+  EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
+                    R"("LastPriceChangeTimestamp":"t1","DiscountPercentage":20,"IsDiscounted":true})");
+  // Nothing is left for the dispatcher: both events are delivered, by this store alone.
+  EXPECT_TRUE(store.pending_events(10)->empty());
+  auto log = *store.events_after(0, 10);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].status, "delivered");
+  EXPECT_NE(log[0].event_json.find(R"("eventId":"evt-1")"), std::string::npos);
+  EXPECT_EQ(log[1].status, "delivered");
+  EXPECT_NE(log[1].event_json.find(R"("eventId":"processed-1","causationId":"evt-1")"), std::string::npos);
+  store.handle_locally(nullptr);
+}
+
+TEST(SqliteLocalHandling, WhatACrashLeftToTheLocalHandlerGoesToTheDispatcher) {
+  auto path = scratch_dir() / "crashed.db";
+  sqlite::sqlite_store store({path.string()});
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  price_change(store, "s", "8", "evt-1");
+  // As a run that crashed between an event's transaction and its handling left it.
+  ASSERT_TRUE(exec_beside(path, "UPDATE events SET status = 'local'"));
+  EXPECT_EQ(status_of(store, 1), "pending");    // to anyone reading the log, it is pending
+  EXPECT_TRUE(store.pending_events(10)->empty());  // but not the dispatcher's
+  recording_handler handler;
+  store.handle_locally(&handler);  // a new run takes over
+  auto pending = *store.pending_events(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].event_id, "evt-1");
+  store.handle_locally(nullptr);
+}
+
+TEST(SqliteLocalHandling, AHandlingThatFailsLeavesTheEventToTheDispatcher) {
+  auto path = scratch_dir() / "local-failing.db";
+  recording_handler handler;
+  sqlite::sqlite_store store({path.string()});
+  store.handle_locally(&handler);
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  // The handler's write fails inside SQLite, as a full disk would make it.
+  ASSERT_TRUE(exec_beside(path, "CREATE TRIGGER refuse BEFORE INSERT ON handled_events "
+                                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
+  price_change(store, "s", "8", "evt-1");
+  auto outcomes = handler.wait(1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].first, "evt-1");
+  EXPECT_EQ(outcomes[0].second.rfind("error: ", 0), 0u) << outcomes[0].second;
+  // Given back in a write of its own, which lands soon after.
+  std::vector<sqlite::outbox_event> pending;
+  for (int i = 0; i < 500 && pending.empty(); ++i) {
+    pending = *store.pending_events(10);
+    if (pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].event_id, "evt-1");
+  EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
+                              R"("LastPriceChangeTimestamp":"t0"})");  // no metadata half-written
+  store.handle_locally(nullptr);
+}
+
+TEST(SqliteLocalHandling, AnEventTheHandlerCannotApplyGoesToTheDispatcherInTheSameWrite) {
+  recording_handler handler;
+  sqlite::sqlite_store store({(scratch_dir() / "local-too-big.db").string()});
+  store.handle_locally(&handler);
+  // After the price change the item is 5 bytes short of the limit: its metadata does not fit.
+  json::object item = obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10,"Notes":""})");
+  json::object changed = item;
+  apply_price_change(changed, *decimal::parse("8"), "t0");
+  const std::size_t size = json::serialize(json::value(changed)).size();
+  item.set("Notes", std::string(max_item_bytes - 5 - size, 'n'));
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(std::move(item), done); }));
+  price_change(store, "s", "8", "evt-1");
+  auto outcomes = handler.wait(1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].second, "error: Item size exceeds the 400 KB limit");
+  auto pending = *store.pending_events(10);  // already: the same transaction gave it back
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].event_id, "evt-1");
+  store.handle_locally(nullptr);
+}
+
+}  // namespace
 }  // namespace tb::test
