@@ -63,8 +63,9 @@ class memory_store final : public ticket_store {
   void create(json::object, completion<void> done) override { done(ok); }
   void update(update_command cmd, completion<update_outcome> done) override {
     json::object item = *std::get<json::value>(json::parse(sample_item)).if_object();
-    update_outcome out{item, item, cmd.update.is_price_change};
+    update_outcome out{item, item, {}, cmd.update.is_price_change};
     apply_price_change(out.new_item, *cmd.update.value.if_number(), cmd.now);
+    out.new_item_json = json::serialize(out.new_item);
     done(std::move(out));
   }
   void remove(std::string, completion<json::object> done) override { done(json::object{}); }

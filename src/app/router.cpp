@@ -350,9 +350,12 @@ void router::update_ticket(const api_request& req, std::function<void(api_respon
     // As stored (canonical), from the attribute written: a price change writes Price.
     const json::value* value = r->new_item.find(stored_key);
     reply.append_new("updateValue", value ? *value : json::value());
-    reply.append_new("updatedItem", std::move(r->new_item));
-    reply.append_new("priceChangeEventPublished", r->event_recorded);
-    done(json_response(200, reply));
+    std::string text;
+    text.reserve(r->new_item_json.size() + 200);
+    json::serialize_to(text, reply);
+    json::append_member(text, "updatedItem", r->new_item_json);  // the item's text as stored
+    json::append_member(text, "priceChangeEventPublished", r->event_recorded ? "true" : "false");
+    done(api_response{200, std::move(text)});
   });
 }
 

@@ -242,20 +242,31 @@ void serialize_to(std::string& out, const value& v) {
       }
       out.push_back(']');
     }
-    void operator()(const object& o) const {
-      out.push_back('{');
-      bool first = true;
-      for (const auto& [k, member] : o) {
-        if (!first) out.push_back(',');
-        first = false;
-        append_quoted(out, k);
-        out.push_back(':');
-        serialize_to(out, member);
-      }
-      out.push_back('}');
-    }
+    void operator()(const object& o) const { serialize_to(out, o); }
   };
   std::visit(visitor{out}, v.v);
+}
+
+void serialize_to(std::string& out, const object& o) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [k, member] : o) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_quoted(out, k);
+    out.push_back(':');
+    serialize_to(out, member);
+  }
+  out.push_back('}');
+}
+
+void append_member(std::string& object_text, std::string_view key, std::string_view raw_json) {
+  object_text.pop_back();  // '}'
+  if (object_text.back() != '{') object_text.push_back(',');
+  append_quoted(object_text, key);
+  object_text.push_back(':');
+  object_text.append(raw_json);
+  object_text.push_back('}');
 }
 
 std::string serialize(const value& v) {

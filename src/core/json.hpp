@@ -90,7 +90,11 @@ std::variant<value, parse_failure> parse(std::string_view text);
 
 // Compact serialisation with canonical numbers.
 void serialize_to(std::string& out, const value& v);
+void serialize_to(std::string& out, const object& o);
 std::string serialize(const value& v);
 void append_quoted(std::string& out, std::string_view s);
+// Adds "key": raw_json as the last member of a serialised object (text ending in '}'): a value
+// serialised once (a stored item) goes into the messages that carry it as it is.
+void append_member(std::string& object_text, std::string_view key, std::string_view raw_json);
 
 }  // namespace tb::json

@@ -30,6 +30,7 @@ using item_text = std::shared_ptr<const std::string>;
 struct update_outcome {
   json::object old_item;
   json::object new_item;
+  std::string new_item_json;  // new_item as stored: canonical JSON
   bool event_recorded = false;  // a PriceChangeInitiated was stored with the write
 };
 

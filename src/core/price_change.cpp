@@ -28,8 +28,8 @@ void apply_price_change(json::object& item, const decimal& new_price, const std:
   item.erase(discounted_key);
 }
 
-json::value make_price_change_initiated(const std::string& event_id, const json::object& old_item,
-                                        const json::object& new_item, const std::string& now) {
+json::object price_change_initiated_fields(const std::string& event_id, const json::object& old_item,
+                                           const json::object& new_item, const std::string& now) {
   json::object e;
   e.append_new("eventType", std::string(price_change_initiated));
   e.append_new("eventId", event_id);
@@ -39,8 +39,15 @@ json::value make_price_change_initiated(const std::string& event_id, const json:
   e.append_new("oldPrice", price_or_null(old_item));
   e.append_new("newPrice", price_or_null(new_item));
   e.append_new("timestamp", now);
-  e.append_new("updatedItem", new_item);
   return e;
+}
+
+std::string with_updated_item(const json::object& fields, std::string_view item_json) {
+  std::string text;
+  text.reserve(item_json.size() + 320);
+  json::serialize_to(text, fields);
+  json::append_member(text, "updatedItem", item_json);
+  return text;
 }
 
 result<std::optional<price_change_event>> parse_price_change_event(const json::value& message,
@@ -90,8 +97,8 @@ json::object price_change_metadata(const price_change_event& e, const std::strin
   return fields;
 }
 
-json::value make_price_change_processed(const std::string& event_id, const price_change_event& cause,
-                                        const json::object& updated_item, const std::string& now) {
+json::object price_change_processed_fields(const std::string& event_id, const price_change_event& cause,
+                                           const json::object& updated_item, const std::string& now) {
   json::object e;
   e.append_new("eventType", std::string(price_change_processed));
   e.append_new("eventId", event_id);
@@ -106,7 +113,6 @@ json::value make_price_change_processed(const std::string& event_id, const price
   e.append_new("isDiscounted", discounted ? *discounted : json::value(false));
   e.append_new("discountPercentage", discount ? *discount : json::value(decimal()));
   e.append_new("processedAt", now);
-  e.append_new("updatedItem", updated_item);
   return e;
 }
 

@@ -19,8 +19,11 @@ inline constexpr std::string_view price_change_processed = "PriceChangeProcessed
 // LastPriceChangeTimestamp = now, and the previous change's discount fields removed.
 void apply_price_change(json::object& item, const decimal& new_price, const std::string& now);
 
-json::value make_price_change_initiated(const std::string& event_id, const json::object& old_item,
-                                        const json::object& new_item, const std::string& now);
+// PriceChangeInitiated without its updatedItem; with_updated_item completes an event's text.
+json::object price_change_initiated_fields(const std::string& event_id, const json::object& old_item,
+                                           const json::object& new_item, const std::string& now);
+// The event's JSON text: its fields, then "updatedItem" as the item's canonical JSON text.
+std::string with_updated_item(const json::object& fields, std::string_view item_json);
 
 struct price_change_event {
   std::string event_id;
@@ -43,7 +46,8 @@ std::string event_id_of(const json::value& message, const std::string& fallback_
 // The attributes the handler sets on the ticket.
 json::object price_change_metadata(const price_change_event& e, const std::string& now);
 
-json::value make_price_change_processed(const std::string& event_id, const price_change_event& cause,
-                                        const json::object& updated_item, const std::string& now);
+// PriceChangeProcessed without its updatedItem (see with_updated_item).
+json::object price_change_processed_fields(const std::string& event_id, const price_change_event& cause,
+                                           const json::object& updated_item, const std::string& now);
 
 }  // namespace tb

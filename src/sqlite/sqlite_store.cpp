@@ -190,16 +190,18 @@ struct writer {
     drop_movie.step();
   }
 
-  // Rewrites a ticket; refuses (changing nothing) an item over DynamoDB's size limit.
-  result<void> store(const std::string& seat, const json::object& old_item, const json::object& item) {
-    std::string text = json::serialize(json::value(item));
+  // Rewrites a ticket; refuses (changing nothing) an item over DynamoDB's size limit. Returns
+  // the item's text as stored.
+  result<std::string> store(const std::string& seat, const json::object& old_item, const json::object& item) {
+    std::string text;
+    json::serialize_to(text, item);
     if (auto size = check_item_size(text.size()); !size) return size.err();
     auto old_movie = movie_of(old_item), movie = movie_of(item);
     if (old_movie == movie) {
       reset_guard g(update_item);
       update_item.bind(1, text).bind(2, seat);
       update_item.step();
-      return ok;
+      return text;
     }
     {
       reset_guard g(update_ticket);
@@ -210,16 +212,15 @@ struct writer {
     }
     uncount(old_movie);
     count(movie);
-    return ok;
+    return text;
   }
 
   // status: pending (for the dispatcher), local (handled by this process's next transaction), or
   // delivered (an event no subscriber takes: nothing is waiting for it). Returns its seq.
-  std::int64_t record_event(const json::value& event, std::string_view type, std::string_view seat,
-                            std::string_view status) {
-    const json::value* id = event.if_object()->find("eventId");
+  std::int64_t record_event(std::string_view event_id, std::string_view type, std::string_view seat,
+                            std::string_view body, std::string_view status) {
     reset_guard g(insert_event);
-    insert_event.bind(1, *id->if_string()).bind(2, type).bind(3, seat).bind(4, json::serialize(event));
+    insert_event.bind(1, event_id).bind(2, type).bind(3, seat).bind(4, body);
     insert_event.bind(5, status);
     insert_event.step();
     return sqlite3_last_insert_rowid(db.get());
@@ -526,15 +527,17 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           apply_price_change(item, *cmd.update.value.if_number(), cmd.now);
         else
           item.set(cmd.update.key, cmd.update.value);
-        if (auto stored = w.store(cmd.update.seat, *old_item, item); !stored) return stored.err();
+        auto stored = w.store(cmd.update.seat, *old_item, item);
+        if (!stored) return stored.err();
         w.touched.push_back(cmd.update.seat);
-        update_outcome out{std::move(*old_item), std::move(item), false};
+        update_outcome out{std::move(*old_item), std::move(item), std::move(*stored), false};
         if (cmd.update.is_price_change) {
-          auto event = make_price_change_initiated(cmd.event_id, out.old_item, out.new_item, cmd.now);
+          json::value event = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
+          std::string body = with_updated_item(*event.if_object(), out.new_item_json);
           std::optional<price_change_event> local;
           if (w.handles_locally && dispatched(price_change_initiated))
             if (auto parsed = parse_price_change_event(event, cmd.event_id); parsed && *parsed) local = std::move(**parsed);
-          auto seq = w.record_event(event, price_change_initiated, cmd.update.seat,
+          auto seq = w.record_event(cmd.event_id, price_change_initiated, cmd.update.seat, body,
                                     local ? "local" : dispatched(price_change_initiated) ? "pending" : "delivered");
           if (local) w.local_events.push_back({seq, std::move(*local)});
           out.event_recorded = true;
@@ -584,11 +587,12 @@ result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_
   }
   for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
   // An event that cannot be applied is not remembered: the bus parks it with this reason.
-  if (auto stored = w.store(e.seat, *item, *item); !stored) return stored.err();  // Movie unchanged
+  auto stored = w.store(e.seat, *item, *item);  // Movie unchanged
+  if (!stored) return stored.err();
   w.touched.push_back(e.seat);
-  const bool processed_dispatched = dispatched(price_change_processed);
-  w.record_event(make_price_change_processed(cmd.processed_event_id, e, *item, cmd.now), price_change_processed,
-                 e.seat, processed_dispatched ? "pending" : "delivered");
+  w.record_event(cmd.processed_event_id, price_change_processed, e.seat,
+                 with_updated_item(price_change_processed_fields(cmd.processed_event_id, e, *item, cmd.now), *stored),
+                 dispatched(price_change_processed) ? "pending" : "delivered");
   w.remember(e.event_id, "applied", cmd.now);
   return metadata_outcome::applied;
 }

@@ -19,6 +19,14 @@ TEST(Json, NumbersNeverBecomeDoubles) {
   EXPECT_EQ(roundtrip("0.30000000000000004"), "0.30000000000000004");
 }
 
+TEST(Json, AppendsAMemberToSerialisedObjects) {
+  std::string empty = "{}", one = R"({"a":1})";
+  json::append_member(empty, "item", R"({"k":"v"})");
+  json::append_member(one, "say \"hi\"", "true");
+  EXPECT_EQ(empty, R"({"item":{"k":"v"}})");
+  EXPECT_EQ(one, R"({"a":1,"say \"hi\"":true})");
+}
+
 TEST(Json, KeepsMemberOrderAndLastDuplicateWins) {
   EXPECT_EQ(roundtrip(R"({"b":1,"a":2,"b":3})"), R"({"b":3,"a":2})");
   std::string many = "{";

@@ -16,14 +16,16 @@ TEST(PriceChange, PatchSetsPriceAndPreviousPriceAndTimestamp) {
   apply_price_change(item, *decimal::parse("12.99"), "2026-11-28T02:00:00.000Z");
   EXPECT_EQ(json::serialize(item),
             R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":12.99,"PreviousPrice":15.99,"LastPriceChangeTimestamp":"2026-11-28T02:00:00.000Z"})");
-  auto e = make_price_change_initiated("id-1", old, item, "2026-11-28T02:00:00.000Z");
-  const json::object& o = *e.if_object();
+  // The event's text, as the store records it: updatedItem is the stored item's text, last.
+  json::object o = parse_object(with_updated_item(price_change_initiated_fields("id-1", old, item, "2026-11-28T02:00:00.000Z"),
+                                                  json::serialize(item)));
   EXPECT_EQ(*o.find("eventType")->if_string(), "PriceChangeInitiated");
   EXPECT_EQ(json::serialize(*o.find("oldPrice")), "15.99");
   EXPECT_EQ(json::serialize(*o.find("newPrice")), "12.99");
   EXPECT_EQ(*o.find("theatreSeat")->if_string(), "1-A9");
   EXPECT_EQ(*o.find("movie")->if_string(), "Dune");
-  EXPECT_TRUE(o.find("updatedItem")->if_object());
+  EXPECT_EQ(json::serialize(*o.find("updatedItem")), json::serialize(item));
+  EXPECT_EQ(std::prev(o.end())->first, "updatedItem");
 }
 
 TEST(PriceChange, PatchClearsThePreviousChangesDiscount) {
@@ -89,8 +91,7 @@ TEST(PriceChange, ProcessedEventNamesItsCause) {
       "fb");
   json::object item = parse_object(R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":12.99})");
   for (const auto& [k, v] : price_change_metadata(**e, "t1")) item.set(k, v);
-  auto p = make_price_change_processed("p1", **e, item, "t1");
-  const json::object& o = *p.if_object();
+  json::object o = parse_object(with_updated_item(price_change_processed_fields("p1", **e, item, "t1"), json::serialize(item)));
   EXPECT_EQ(*o.find("eventType")->if_string(), "PriceChangeProcessed");
   EXPECT_EQ(*o.find("causationId")->if_string(), "e1");
   EXPECT_EQ(json::serialize(*o.find("finalPrice")), "12.99");
