@@ -8,6 +8,29 @@
 
 namespace tb {
 
+namespace {
+
+thread_local std::string* held = nullptr;  // the lines of this thread's log_batch
+
+void write_out(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+log_batch::log_batch() : outermost_(held == nullptr) {
+  if (outermost_) held = new std::string;
+}
+
+log_batch::~log_batch() {
+  if (!outermost_) return;
+  std::string* lines = held;
+  held = nullptr;
+  if (!lines->empty()) write_out(*lines);
+  delete lines;
+}
+
 void log_line(std::string_view level, std::string_view message, const log_fields& fields) {
   std::string line = "{\"time\":\"" + iso8601(std::chrono::system_clock::now()) + "\",\"level\":";
   json::append_quoted(line, level);
@@ -20,8 +43,8 @@ void log_line(std::string_view level, std::string_view message, const log_fields
     json::append_quoted(line, v);
   }
   line += "}\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  if (held) held->append(line);
+  else write_out(line);
 }
 
 }  // namespace tb

@@ -419,7 +419,10 @@ void sqlite_store::writer_loop() {
     // after its write's answer reads the write.
     if (cache_ && committed) cache_->committed(before, w.touched);
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
+    {
+      log_batch lines;  // the handler's outcomes, one write per commit
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
+    }
     batch.clear();
     // The batch's price changes are handled first thing in the next one.
     std::vector<write_op> deliveries;
