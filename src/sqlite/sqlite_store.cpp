@@ -102,7 +102,7 @@ struct reader {
 
 struct writer {
   connection db;
-  statement begin, commit, rollback;
+  statement begin, commit, rollback, sync_full, sync_normal;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
   statement handled, insert_handled, delivered, failed, settle_local;
   statement count_movie, uncount_movie, drop_movie;
@@ -118,6 +118,8 @@ struct writer {
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK"),
+        sync_full(db, "PRAGMA synchronous = FULL"),
+        sync_normal(db, "PRAGMA synchronous = NORMAL"),
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
@@ -352,17 +354,27 @@ void sqlite_store::submit(Apply apply, completion<T> done, bool records_event) {
 void sqlite_store::writer_loop() {
   writer& w = *writer_;
   std::vector<write_op> batch;
+  bool synced = true;  // PRAGMA synchronous is FULL
   for (;;) {
     bool resync = false;
+    bool sync = true;
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || resync_wanted_.load(); });
       resync = resync_wanted_.exchange(false);
       if (queue_.empty() && stopping_) return;  // every queued write is done
-      while (!queue_.empty() && batch.size() < opts_.max_batch) {
+      // The local handler's writes, queued first after the commit that recorded their events, go
+      // in a transaction of their own that does not wait for the disk: their effect is visible
+      // without an fsync's delay. A crash before the next fsync can lose them (a process crash
+      // cannot: the WAL is in the page cache), which loses nothing: their events are on disk as
+      // 'local', and a restart hands those to the dispatcher. Every later commit syncs the WAL,
+      // them included, so whatever reads them and is acknowledged is never ahead of them on disk.
+      const bool durable = queue_.empty() || queue_.front().durable;
+      while (!queue_.empty() && batch.size() < opts_.max_batch && queue_.front().durable == durable) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      sync = durable;
       batch_local_ = batch.empty() ? nullptr : local_;
       local_busy_ = batch_local_ != nullptr;
     }
@@ -384,6 +396,10 @@ void sqlite_store::writer_loop() {
       recorded = false;
       w.local_events.clear();
       try {
+        if (sync != synced) {
+          (sync ? w.sync_full : w.sync_normal).step();
+          synced = sync;
+        }
         w.begin.step();
         // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
         if (commit_counter_) before = load(commit_counter_);
@@ -608,6 +624,7 @@ sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::i
   auto id = std::make_shared<const std::string>(cmd.event.event_id);
   write_op op;
   op.records_event = true;  // PriceChangeProcessed, or the event back for the dispatcher
+  op.durable = false;
   op.apply = [this, cmd = std::move(cmd), seq, outcome](writer& w) {
     auto r = write_metadata(w, cmd);
     reset_guard g(w.settle_local);

@@ -88,6 +88,10 @@ class sqlite_store final : public ticket_store, public event_log {
     std::function<void(writer&)> apply;       // inside the batch's transaction
     std::function<void(bool committed)> finish;  // after the commit (or its failure)
     bool records_event = false;
+    // Someone hears back once it is committed: the commit waits for the disk. The store's own
+    // follow-up writes (the local handler's) need not: the event they derive from is on disk
+    // already, and the next durable commit, moments later, syncs them too (see writer_loop).
+    bool durable = true;
   };
 
   template <class T, class Apply>
