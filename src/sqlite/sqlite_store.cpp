@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <future>
 #include <optional>
+#include <unordered_map>
 
 #include "app/log.hpp"
 #include "sqlite/item_cache.hpp"
@@ -42,9 +44,11 @@ constexpr const char* schema = R"sql(
     reason          TEXT
   );
   CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending';
-  -- Events this process handles itself in its next transaction (handle_locally): a restart finds
-  -- what a crash left here and gives it to the dispatcher.
-  CREATE INDEX IF NOT EXISTS events_local ON events (seq) WHERE status = 'local';
+  -- Price changes this process handles itself in its next transaction (handle_locally) are
+  -- recorded delivered, and claimed here until then: the claim's removal is a small write where
+  -- a status update rewrote the whole event. A restart gives what a crash left claimed to the
+  -- dispatcher.
+  CREATE TABLE IF NOT EXISTS local_claims (seq INTEGER PRIMARY KEY);
   CREATE TABLE IF NOT EXISTS handled_events (
     event_id   TEXT PRIMARY KEY,
     outcome    TEXT NOT NULL,
@@ -89,8 +93,8 @@ struct reader {
         get(db, "SELECT item FROM tickets WHERE seat = ?"),
         scan(db, "SELECT seat, item FROM tickets WHERE seat > ? ORDER BY seat LIMIT ?"),
         movies(db, "SELECT movie FROM movie_counts WHERE tickets > 0 ORDER BY movie"),
-        events(db, "SELECT seq, iif(status = 'local', 'pending', status), body, reason FROM events "
-                   "WHERE seq > ? ORDER BY seq LIMIT ?"),
+        events(db, "SELECT seq, iif(EXISTS (SELECT 1 FROM local_claims c WHERE c.seq = events.seq), 'pending', "
+                   "status), body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
         pending(db,
                 "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
                 "WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
@@ -102,24 +106,25 @@ struct reader {
 
 struct writer {
   connection db;
-  statement begin, commit, rollback, sync_full, sync_normal;
+  statement begin, commit, rollback;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
-  statement handled, insert_handled, delivered, failed, settle_local;
+  statement handled, insert_handled, delivered, failed, claim, unclaim, give_back;
   statement count_movie, uncount_movie, drop_movie;
   std::vector<std::string> touched;  // the seats the batch in progress wrote
+  std::uint32_t counter_at_begin = 0;  // the WAL index's commit counter when the batch began
   struct local_event {
     std::int64_t seq;
     price_change_event event;
+    json::object item;          // the ticket as the price change wrote it
+    std::size_t touched_index;  // that write's place in `touched`
   };
-  bool handles_locally = false;            // the batch in progress records price changes 'local'
-  std::vector<local_event> local_events;   // and these are the ones it recorded
+  bool handles_locally = false;            // the batch in progress claims its price changes
+  std::vector<local_event> local_events;   // and these are the ones it claimed
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK"),
-        sync_full(db, "PRAGMA synchronous = FULL"),
-        sync_normal(db, "PRAGMA synchronous = NORMAL"),
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
@@ -130,7 +135,9 @@ struct writer {
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
         failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
-        settle_local(db, "UPDATE events SET status = ? WHERE seq = ? AND status = 'local'"),
+        claim(db, "INSERT INTO local_claims (seq) VALUES (?)"),
+        unclaim(db, "DELETE FROM local_claims WHERE seq = ?"),
+        give_back(db, "UPDATE events SET status = 'pending' WHERE seq = ?"),
         count_movie(db, "INSERT INTO movie_counts (movie, tickets) VALUES (?, 1) "
                         "ON CONFLICT (movie) DO UPDATE SET tickets = tickets + 1"),
         uncount_movie(db, "UPDATE movie_counts SET tickets = tickets - 1 WHERE movie = ?"),
@@ -217,8 +224,8 @@ struct writer {
     return text;
   }
 
-  // status: pending (for the dispatcher), local (handled by this process's next transaction), or
-  // delivered (an event no subscriber takes: nothing is waiting for it). Returns its seq.
+  // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one
+  // claimed for this process's local handler). Returns its seq.
   std::int64_t record_event(std::string_view event_id, std::string_view type, std::string_view seat,
                             std::string_view body, std::string_view status) {
     reset_guard g(insert_event);
@@ -226,6 +233,28 @@ struct writer {
     insert_event.bind(5, status);
     insert_event.step();
     return sqlite3_last_insert_rowid(db.get());
+  }
+
+  void take_claim(std::int64_t seq) {
+    reset_guard g(claim);
+    claim.bind(1, seq);
+    claim.step();
+  }
+
+  // Drops the claim on an event; false when there was none (a restart gave it to the dispatcher).
+  bool drop_claim(std::int64_t seq) {
+    reset_guard g(unclaim);
+    unclaim.bind(1, seq);
+    unclaim.step();
+    return db.changes() > 0;
+  }
+
+  // Hands a claimed event to the dispatcher.
+  void give_to_dispatcher(std::int64_t seq) {
+    if (!drop_claim(seq)) return;
+    reset_guard g(give_back);
+    give_back.bind(1, seq);
+    give_back.step();
   }
 
   void remember(const std::string& event_id, std::string_view outcome, const std::string& now) {
@@ -366,8 +395,8 @@ void sqlite_store::writer_loop() {
       // The local handler's writes, queued first after the commit that recorded their events, go
       // in a transaction of their own that does not wait for the disk: their effect is visible
       // without an fsync's delay. A crash before the next fsync can lose them (a process crash
-      // cannot: the WAL is in the page cache), which loses nothing: their events are on disk as
-      // 'local', and a restart hands those to the dispatcher. Every later commit syncs the WAL,
+      // cannot: the WAL is in the page cache), which loses nothing: their events are on disk,
+      // claimed, and a restart hands those to the dispatcher. Every later commit syncs the WAL,
       // them included, so whatever reads them and is acknowledged is never ahead of them on disk.
       const bool durable = queue_.empty() || queue_.front().durable;
       while (!queue_.empty() && batch.size() < opts_.max_batch && queue_.front().durable == durable) {
@@ -395,14 +424,18 @@ void sqlite_store::writer_loop() {
       retry = false;
       recorded = false;
       w.local_events.clear();
+      w.touched.clear();
       try {
         if (sync != synced) {
-          (sync ? w.sync_full : w.sync_normal).step();
+          // Run as it is prepared, so not kept as a statement: SQLite applies this pragma while
+          // preparing it.
+          w.db.exec(sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
           synced = sync;
         }
         w.begin.step();
         // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
         if (commit_counter_) before = load(commit_counter_);
+        w.counter_at_begin = before;
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (failed[i]) continue;
           try {
@@ -440,10 +473,19 @@ void sqlite_store::writer_loop() {
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     }
     batch.clear();
-    // The batch's price changes are handled first thing in the next one.
+    // The batch's price changes are handled first thing in the next one, from the items they
+    // wrote unless a later write of the batch changed them.
     std::vector<write_op> deliveries;
-    if (committed)
-      for (auto& e : w.local_events) deliveries.push_back(local_delivery(batch_local_->command_for(std::move(e.event)), e.seq));
+    if (committed && !w.local_events.empty()) {
+      std::unordered_map<std::string_view, std::size_t> last_write;
+      for (std::size_t i = 0; i < w.touched.size(); ++i) last_write[w.touched[i]] = i;
+      for (auto& e : w.local_events) {
+        std::optional<json::object> item;
+        if (commit_counter_ && last_write[e.event.seat] == e.touched_index) item = std::move(e.item);
+        deliveries.push_back(
+            local_delivery(batch_local_->command_for(std::move(e.event)), e.seq, std::move(item), before + 1));
+      }
+    }
     w.local_events.clear();
     {
       std::lock_guard lock(queue_mutex_);
@@ -556,9 +598,13 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           std::optional<price_change_event> local;
           if (w.handles_locally && dispatched(price_change_initiated))
             if (auto parsed = parse_price_change_event(event, cmd.event_id); parsed && *parsed) local = std::move(**parsed);
+          const bool pending = !local && dispatched(price_change_initiated);
           auto seq = w.record_event(cmd.event_id, price_change_initiated, cmd.update.seat, body,
-                                    local ? "local" : dispatched(price_change_initiated) ? "pending" : "delivered");
-          if (local) w.local_events.push_back({seq, std::move(*local)});
+                                    pending ? "pending" : "delivered");
+          if (local) {
+            w.take_claim(seq);
+            w.local_events.push_back({seq, std::move(*local), out.new_item, w.touched.size() - 1});
+          }
           out.event_recorded = true;
         }
         return out;
@@ -584,17 +630,21 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
 
 void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
   submit<metadata_outcome>(
-      [this, cmd = std::move(cmd)](writer& w) { return write_metadata(w, cmd); }, std::move(done), true);
+      [this, cmd = std::move(cmd)](writer& w) { return write_metadata(w, cmd, false, std::nullopt); },
+      std::move(done), true);
 }
 
-result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_command& cmd) {
+// known_new: the event cannot have been handled before (its claim was just dropped).
+// current: the ticket's item as it stands, when the caller knows it; read otherwise.
+result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_command& cmd, bool known_new,
+                                                      std::optional<json::object> current) {
   const price_change_event& e = cmd.event;
-  {
+  if (!known_new) {
     reset_guard g(w.handled);
     w.handled.bind(1, e.event_id);
     if (w.handled.step()) return metadata_outcome::duplicate;
   }
-  auto item = w.load(e.seat);
+  auto item = current ? std::move(current) : w.load(e.seat);
   if (!item) {
     w.remember(e.event_id, "missing", cmd.now);
     return metadata_outcome::missing;
@@ -616,20 +666,30 @@ result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_
   return metadata_outcome::applied;
 }
 
-// The handler's write and the event's delivery in one transaction: exactly once. An outcome
-// that is an error leaves the event to the dispatcher (pending) in that same transaction; a write
-// that fails altogether does so in one of its own.
-sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::int64_t seq) {
+// The handler's write and the event's delivery (its claim dropped) in one transaction: exactly
+// once. An outcome that is an error gives the event to the dispatcher in that same transaction; a
+// write that fails altogether, in one of its own. `item` is the ticket as the price change wrote
+// it, valid while the commit counter is still `counter` (no other process wrote since) and no
+// earlier write of this transaction touched the ticket.
+sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::int64_t seq,
+                                                    std::optional<json::object> item, std::uint32_t counter) {
   auto outcome = std::make_shared<std::optional<result<metadata_outcome>>>();
   auto id = std::make_shared<const std::string>(cmd.event.event_id);
   write_op op;
-  op.records_event = true;  // PriceChangeProcessed, or the event back for the dispatcher
+  op.records_event = true;  // PriceChangeProcessed, or the event for the dispatcher
   op.durable = false;
-  op.apply = [this, cmd = std::move(cmd), seq, outcome](writer& w) {
-    auto r = write_metadata(w, cmd);
-    reset_guard g(w.settle_local);
-    w.settle_local.bind(1, r ? "delivered" : "pending").bind(2, seq);
-    w.settle_local.step();
+  op.apply = [this, cmd = std::move(cmd), seq, item = std::move(item), counter, outcome](writer& w) {
+    std::optional<json::object> current;
+    if (item && w.counter_at_begin == counter &&
+        std::find(w.touched.begin(), w.touched.end(), cmd.event.seat) == w.touched.end())
+      current = *item;
+    const bool claimed = w.drop_claim(seq);
+    auto r = write_metadata(w, cmd, claimed, std::move(current));
+    if (!r && claimed) {
+      reset_guard g(w.give_back);
+      w.give_back.bind(1, seq);
+      w.give_back.step();
+    }
     outcome->emplace(std::move(r));
   };
   op.finish = [this, seq, outcome, id](bool committed) {
@@ -645,9 +705,7 @@ sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::i
 void sqlite_store::release_local(std::int64_t seq) {
   submit<void>(
       [seq](writer& w) -> result<void> {
-        reset_guard g(w.settle_local);
-        w.settle_local.bind(1, "pending").bind(2, seq);
-        w.settle_local.step();
+        w.give_to_dispatcher(seq);
         return ok;
       },
       [seq](result<void> r) {
@@ -661,12 +719,13 @@ void sqlite_store::handle_locally(local_price_change_handler* h) {
     std::promise<result<void>> released;
     submit<void>(
         [](writer& w) -> result<void> {
-          w.db.exec("UPDATE events SET status = 'pending' WHERE status = 'local'");
+          w.db.exec("UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims); "
+                    "DELETE FROM local_claims");
           return ok;
         },
         [&released](result<void> r) { released.set_value(std::move(r)); }, true);
     if (auto r = released.get_future().get(); !r)
-      log_line("error", "events left 'local' by an earlier run stay so", {{"reason", r.err().message}});
+      log_line("error", "events an earlier run left claimed stay so", {{"reason", r.err().message}});
   }
   std::unique_lock lock(queue_mutex_);
   local_ = h;

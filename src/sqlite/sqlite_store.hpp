@@ -72,9 +72,9 @@ class sqlite_store final : public ticket_store, public event_log {
   // The local fast path of the price-change flow: PriceChangeInitiated events this store records
   // are handled by `h` in the store's next transaction, which also marks them delivered, instead
   // of going through the outbox dispatcher (one write per event where the bus needed two, and no
-  // thread hand-offs). Until then an event is 'local' (listed as pending); one whose handling
-  // fails goes back to the dispatcher. Attaching gives the dispatcher what a previous run left
-  // 'local'; call it before any write. After handle_locally(nullptr) returns, `h` is not called.
+  // thread hand-offs). Until then the event is claimed (listed as pending); one whose handling
+  // fails goes to the dispatcher. Attaching gives the dispatcher what a previous run left
+  // claimed; call it before any write. After handle_locally(nullptr) returns, `h` is not called.
   void handle_locally(local_price_change_handler* h);
   // Called (on the writer thread) after a commit that recorded at least one event. It must not
   // call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
@@ -96,8 +96,10 @@ class sqlite_store final : public ticket_store, public event_log {
 
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done, bool records_event = false);
-  result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd);
-  write_op local_delivery(metadata_command cmd, std::int64_t seq);
+  result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd, bool known_new,
+                                          std::optional<json::object> current);
+  write_op local_delivery(metadata_command cmd, std::int64_t seq, std::optional<json::object> item,
+                          std::uint32_t counter);
   void release_local(std::int64_t seq);
   void writer_loop();
   bool dispatched(std::string_view event_type) const;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sqlite/sqlite.hpp"
+#include "store/counting_vfs.hpp"
 #include "store/ticket_store_contract.hpp"
 
 namespace tb::test {
@@ -276,13 +277,38 @@ TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredByTheNextTransaction)
   store.handle_locally(nullptr);
 }
 
+// The handler starts from the item its price change wrote only while nothing wrote it since.
+TEST(SqliteLocalHandling, TwoQuickPriceChangesEndWithTheLatestPriceAndItsDiscount) {
+  recording_handler handler;
+  sqlite::sqlite_store store({(scratch_dir() / "local-twice.db").string()});
+  store.handle_locally(&handler);
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  // Writes queued ahead keep the writer busy, so both changes wait for, and share, one batch.
+  std::vector<std::promise<bool>> done(302);
+  for (int i = 0; i < 300; ++i)
+    store.create(obj(R"({"Theatre-Seat":"o)" + std::to_string(i) + R"(","Movie":"M"})"),
+                 [p = &done[i]](result<void> r) { p->set_value(r.has_value()); });
+  store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"},
+               [p = &done[300]](result<update_outcome> r) { p->set_value(r.has_value()); });
+  store.update({{"s", "Price", json::value(*decimal::parse("6")), true}, "t0", "evt-2"},
+               [p = &done[301]](result<update_outcome> r) { p->set_value(r.has_value()); });
+  for (auto& p : done) ASSERT_TRUE(p.get_future().get());
+  auto outcomes = handler.wait(2);
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0], (std::pair<std::string, std::string>{"evt-1", "other"}));  // stale
+  EXPECT_EQ(outcomes[1], (std::pair<std::string, std::string>{"evt-2", "applied"}));
+  EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":6,"PreviousPrice":8,)"
+                              R"("LastPriceChangeTimestamp":"t1","DiscountPercentage":25,"IsDiscounted":true})");
+  store.handle_locally(nullptr);
+}
+
 TEST(SqliteLocalHandling, WhatACrashLeftToTheLocalHandlerGoesToTheDispatcher) {
   auto path = scratch_dir() / "crashed.db";
   sqlite::sqlite_store store({path.string()});
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
   price_change(store, "s", "8", "evt-1");
   // As a run that crashed between an event's transaction and its handling left it.
-  ASSERT_TRUE(exec_beside(path, "UPDATE events SET status = 'local'"));
+  ASSERT_TRUE(exec_beside(path, "UPDATE events SET status = 'delivered'; INSERT INTO local_claims SELECT seq FROM events"));
   EXPECT_EQ(status_of(store, 1), "pending");    // to anyone reading the log, it is pending
   EXPECT_TRUE(store.pending_events(10)->empty());  // but not the dispatcher's
   recording_handler handler;
@@ -338,6 +364,55 @@ TEST(SqliteLocalHandling, AnEventTheHandlerCannotApplyGoesToTheDispatcherInTheSa
   auto pending = *store.pending_events(10);  // already: the same transaction gave it back
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].event_id, "evt-1");
+  store.handle_locally(nullptr);
+}
+
+// ---- durability: which commits wait for the disk ------------------------------------------
+
+// The completion's view: how many times the WAL was synced when the write was acknowledged.
+template <class T, class Start>
+int syncs_at_ack(const counting_vfs& vfs, Start&& start) {
+  int at_ack = -1;
+  auto r = wait_for<T>([&](auto done) {
+    start([&, done](result<T> out) {
+      at_ack = vfs.wal_syncs();
+      done(std::move(out));
+    });
+  });
+  EXPECT_TRUE(r);
+  return at_ack;
+}
+
+TEST(SqliteDurability, AWriteIsOnTheDiskBeforeItIsAcknowledged) {
+  counting_vfs vfs;
+  sqlite::sqlite_store store({(scratch_dir() / "durable.db").string()});
+  const int before = vfs.wal_syncs();
+  EXPECT_GT(syncs_at_ack<void>(vfs, [&](auto done) {
+              store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done);
+            }),
+            before);
+}
+
+// The local handler's transaction is not acknowledged to anyone: it does not wait for the disk,
+// and the next acknowledged write syncs it with its own.
+TEST(SqliteDurability, TheLocalHandlersWriteWaitsForNoSyncOfItsOwn) {
+  counting_vfs vfs;
+  recording_handler handler;
+  sqlite::sqlite_store store({(scratch_dir() / "durable-local.db").string()});
+  store.handle_locally(&handler);
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  const int before = vfs.wal_syncs();
+  const int at_ack = syncs_at_ack<update_outcome>(vfs, [&](auto done) {
+    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"}, done);
+  });
+  EXPECT_GT(at_ack, before);  // the price change itself is on the disk when acknowledged
+  ASSERT_EQ(handler.wait(1).size(), 1u);
+  EXPECT_EQ(vfs.wal_syncs(), at_ack);  // its handling is visible, not synced
+  EXPECT_NE((**store.get("s")).find("DiscountPercentage"), std::string::npos);
+  EXPECT_GT(syncs_at_ack<void>(vfs, [&](auto done) {
+              store.create(obj(R"({"Theatre-Seat":"t","Movie":"M"})"), done);
+            }),
+            at_ack);
   store.handle_locally(nullptr);
 }
 
