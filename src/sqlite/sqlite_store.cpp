@@ -478,19 +478,9 @@ void sqlite_store::writer_loop() {
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     }
     batch.clear();
-    // The batch's price changes are handled first thing in the next one, from the items they
-    // wrote unless a later write of the batch changed them.
+    // The batch's price changes are handled first thing in the next one.
     std::vector<write_op> deliveries;
-    if (committed && !w.local_events.empty()) {
-      std::unordered_map<std::string_view, std::size_t> last_write;
-      for (std::size_t i = 0; i < w.touched.size(); ++i) last_write[w.touched[i]] = i;
-      for (auto& e : w.local_events) {
-        std::optional<json::object> item;
-        if (commit_counter_ && last_write[e.event.seat] == e.touched_index) item = std::move(e.item);
-        deliveries.push_back(
-            local_delivery(batch_local_->command_for(std::move(e.event)), e.seq, std::move(item), before + 1));
-      }
-    }
+    if (committed) deliveries = local_deliveries(w, before + 1);
     w.local_events.clear();
     {
       std::lock_guard lock(queue_mutex_);
@@ -669,6 +659,21 @@ result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_
                  dispatched(price_change_processed) ? "pending" : "delivered");
   w.remember(e.event_id, "applied", cmd.now);
   return metadata_outcome::applied;
+}
+
+// The handling of the price changes a batch just committed (its commit counter now `counter`),
+// each from the item it wrote unless a later write of the batch changed that ticket.
+std::vector<sqlite_store::write_op> sqlite_store::local_deliveries(writer& w, std::uint32_t counter) {
+  std::vector<write_op> out;
+  if (w.local_events.empty()) return out;
+  std::unordered_map<std::string_view, std::size_t> last_write;
+  for (std::size_t i = 0; i < w.touched.size(); ++i) last_write[w.touched[i]] = i;
+  for (auto& e : w.local_events) {
+    std::optional<json::object> item;
+    if (commit_counter_ && last_write[e.event.seat] == e.touched_index) item = std::move(e.item);
+    out.push_back(local_delivery(batch_local_->command_for(std::move(e.event)), e.seq, std::move(item), counter));
+  }
+  return out;
 }
 
 // The handler's write and the event's delivery (its claim dropped) in one transaction: exactly

@@ -98,6 +98,7 @@ class sqlite_store final : public ticket_store, public event_log {
   void submit(Apply apply, completion<T> done, bool records_event = false);
   result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd, bool known_new,
                                           std::optional<json::object> current);
+  std::vector<write_op> local_deliveries(writer& w, std::uint32_t counter);
   write_op local_delivery(metadata_command cmd, std::int64_t seq, std::optional<json::object> item,
                           std::uint32_t counter);
   void release_local(std::int64_t seq);
