@@ -1,8 +1,6 @@
 #include "sqlite/sqlite_store.hpp"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <future>
@@ -290,9 +288,6 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   });
   checkpoint_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "tb-checkpoint");
-    // Background work: on a busy machine the writer and the connections go first. (Raising a
-    // thread's niceness needs no privilege; failing to is harmless.)
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     checkpoint_loop();
   });
 }
