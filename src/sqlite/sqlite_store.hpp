@@ -70,10 +70,10 @@ class sqlite_store final : public ticket_store, public event_log {
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);
   // The local fast path of the price-change flow: PriceChangeInitiated events this store records
-  // are handled by `h` in the store's next transaction, which also marks them delivered, instead
-  // of going through the outbox dispatcher (one write per event where the bus needed two, and no
-  // thread hand-offs). Until then the event is claimed (listed as pending); one whose handling
-  // fails goes to the dispatcher. Attaching gives the dispatcher what a previous run left
+  // are recorded delivered but claimed, and handled by `h` in the store's next transaction, which
+  // drops the claim, instead of going through the outbox dispatcher (one write per event where the
+  // bus needed two, and no thread hand-offs). A claimed event is listed as pending; one whose
+  // handling fails goes to the dispatcher. Attaching gives the dispatcher what a previous run left
   // claimed; call it before any write. After handle_locally(nullptr) returns, `h` is not called.
   void handle_locally(local_price_change_handler* h);
   // Called (on the writer thread) after a commit that recorded at least one event. It must not
