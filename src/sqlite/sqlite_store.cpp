@@ -118,8 +118,7 @@ struct writer {
     json::object item;          // the ticket as the price change wrote it
     std::size_t touched_index;  // that write's place in `touched`
   };
-  bool handles_locally = false;            // the batch in progress claims its price changes
-  std::vector<local_event> local_events;   // and these are the ones it claimed
+  std::vector<local_event> local_events;  // the price changes the batch in progress claimed
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
@@ -249,9 +248,8 @@ struct writer {
     return db.changes() > 0;
   }
 
-  // Hands a claimed event to the dispatcher.
-  void give_to_dispatcher(std::int64_t seq) {
-    if (!drop_claim(seq)) return;
+  // Makes an event pending: the dispatcher's to deliver.
+  void to_dispatcher(std::int64_t seq) {
     reset_guard g(give_back);
     give_back.bind(1, seq);
     give_back.step();
@@ -405,14 +403,11 @@ void sqlite_store::writer_loop() {
       }
       sync = durable;
       batch_local_ = batch.empty() ? nullptr : local_;
-      local_busy_ = batch_local_ != nullptr;
     }
-    w.handles_locally = batch_local_ != nullptr;
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
     // another process wrote.
     if (resync && cache_) cache_->resync(load(commit_counter_));
     if (batch.empty()) continue;
-    w.touched.clear();
     std::uint32_t before = 0;
     // The batch is one transaction. An op that throws (disk full, corruption: never a client's
     // mistake, those are results) rolls the transaction back; the batch then runs again without
@@ -483,7 +478,6 @@ void sqlite_store::writer_loop() {
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
       if (committed && recorded && on_event_recorded_) on_event_recorded_();
       batch_local_ = nullptr;
-      local_busy_ = false;
     }
     local_cv_.notify_all();
   }
@@ -586,7 +580,7 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           json::value event = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
           std::string body = with_updated_item(*event.if_object(), out.new_item_json);
           std::optional<price_change_event> local;
-          if (w.handles_locally && dispatched(price_change_initiated))
+          if (batch_local_ && dispatched(price_change_initiated))
             if (auto parsed = parse_price_change_event(event, cmd.event_id); parsed && *parsed) local = std::move(**parsed);
           const bool pending = !local && dispatched(price_change_initiated);
           auto seq = w.record_event(cmd.event_id, price_change_initiated, cmd.update.seat, body,
@@ -690,11 +684,7 @@ sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::i
       current = *item;
     const bool claimed = w.drop_claim(seq);
     auto r = write_metadata(w, cmd, claimed, std::move(current));
-    if (!r && claimed) {
-      reset_guard g(w.give_back);
-      w.give_back.bind(1, seq);
-      w.give_back.step();
-    }
+    if (!r && claimed) w.to_dispatcher(seq);
     outcome->emplace(std::move(r));
   };
   op.finish = [this, seq, outcome, id](bool committed) {
@@ -710,7 +700,7 @@ sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::i
 void sqlite_store::release_local(std::int64_t seq) {
   submit<void>(
       [seq](writer& w) -> result<void> {
-        w.give_to_dispatcher(seq);
+        if (w.drop_claim(seq)) w.to_dispatcher(seq);
         return ok;
       },
       [seq](result<void> r) {
@@ -737,7 +727,7 @@ void sqlite_store::handle_locally(local_price_change_handler* h) {
   }
   std::unique_lock lock(queue_mutex_);
   local_ = h;
-  local_cv_.wait(lock, [&] { return !local_busy_; });
+  local_cv_.wait(lock, [&] { return batch_local_ == nullptr; });  // no batch holds the old one
 }
 
 result<std::vector<logged_event>> sqlite_store::events_after(std::int64_t after, std::size_t limit) {

@@ -118,9 +118,10 @@ class sqlite_store final : public ticket_store, public event_log {
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
   local_price_change_handler* local_ = nullptr;
-  bool local_busy_ = false;                     // the writer's batch holds local_
-  std::condition_variable local_cv_;
-  local_price_change_handler* batch_local_ = nullptr;  // writer thread: local_ for this batch
+  // local_ as the batch in progress took it; set and cleared under queue_mutex_ by the writer,
+  // which alone reads it without the lock.
+  local_price_change_handler* batch_local_ = nullptr;
+  std::condition_variable local_cv_;  // batch_local_ cleared
   std::thread writer_thread_;
 
   // Holds the WAL index mapped, whose commit counter versions the store and the item cache.
