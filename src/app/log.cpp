@@ -10,7 +10,8 @@ namespace tb {
 
 namespace {
 
-thread_local std::string* held = nullptr;  // the lines of this thread's log_batch
+thread_local bool holding = false;  // a log_batch of this thread is alive
+thread_local std::string held;      // and these are the lines it holds
 
 void write_out(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stderr);
@@ -19,16 +20,14 @@ void write_out(const std::string& text) {
 
 }  // namespace
 
-log_batch::log_batch() : outermost_(held == nullptr) {
-  if (outermost_) held = new std::string;
-}
+log_batch::log_batch() : outermost_(!holding) { holding = true; }
 
 log_batch::~log_batch() {
   if (!outermost_) return;
-  std::string* lines = held;
-  held = nullptr;
-  if (!lines->empty()) write_out(*lines);
-  delete lines;
+  holding = false;
+  if (held.empty()) return;
+  write_out(held);
+  held.clear();
 }
 
 void log_line(std::string_view level, std::string_view message, const log_fields& fields) {
@@ -43,7 +42,7 @@ void log_line(std::string_view level, std::string_view message, const log_fields
     json::append_quoted(line, v);
   }
   line += "}\n";
-  if (held) held->append(line);
+  if (holding) held += line;
   else write_out(line);
 }
 
