@@ -1,0 +1,26 @@
+// AWS Signature Version 4 (header form), as every AWS API the service calls wants it.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "aws/http_client.hpp"
+#include "aws/settings.hpp"
+
+namespace tb::aws {
+
+class sigv4_signer {
+ public:
+  sigv4_signer(aws::credentials creds, std::string region, std::string service);
+
+  // Adds X-Amz-Date, X-Amz-Security-Token (with temporary credentials) and Authorization, and
+  // Host when the request has none (taken from its URL). Signs every header the request has.
+  void sign(http_request& req, std::chrono::system_clock::time_point now) const;
+
+ private:
+  aws::credentials creds_;
+  std::string region_;
+  std::string service_;
+};
+
+}  // namespace tb::aws
