@@ -2,8 +2,8 @@
 // comes back, what counts as a transport failure, and the limits.
 #include "aws/http_client.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -79,7 +79,8 @@ int unused_port() {
 TEST_F(HttpClient, PostRoundTrip) {
   http_client client;
   const std::string body = "Action=Publish&Message=%7B%22a%22%3A1%7D";
-  auto r = client.send({"POST", base_ + "/echo", {{"X-Custom", "one two"}, {"Content-Type", "text/plain"}}, body});
+  auto r =
+      client.send({"POST", base_ + "/echo", {{"X-Custom", "one two"}, {"Content-Type", "text/plain"}}, body});
   ASSERT_TRUE(r) << r.err().message;
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, body);

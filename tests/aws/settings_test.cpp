@@ -106,7 +106,8 @@ TEST(Settings, MalformedValuesNameTheirVariable) {
   expect_error_naming(read({{"AWS_SESSION_TOKEN", "TOKEN"}}), "AWS_SESSION_TOKEN");
   expect_error_naming(read({{"DYNAMODB_TABLE", "ab"}}), "DYNAMODB_TABLE");
   expect_error_naming(read({{"DYNAMODB_TABLE", "tickets!"}}), "DYNAMODB_TABLE");
-  expect_error_naming(read({{"DYNAMODB_TABLE", std::string(250, 't')}}), "DYNAMODB_TABLE");  // no room for -events
+  expect_error_naming(read({{"DYNAMODB_TABLE", std::string(250, 't')}}),
+                      "DYNAMODB_TABLE");  // no room for -events
   expect_error_naming(read({{"DYNAMODB_EVENTS_TABLE", "a/b"}}), "DYNAMODB_EVENTS_TABLE");
   expect_error_naming(read({{"PRICE_CHANGE_TOPIC_ARN", "price-changes"}}), "PRICE_CHANGE_TOPIC_ARN");
   expect_error_naming(read({{"PRICE_CHANGE_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"}}),

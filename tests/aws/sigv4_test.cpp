@@ -206,7 +206,8 @@ TEST(SigV4Signer, AddsHostFromTheUrlWithItsPort) {
   http_request req{"POST", "http://127.0.0.1:5000/", {}, "x"};
   const auto trace = sigv4_signer(suite_credentials, suite_region, "sns").sign_traced(req, suite_time);
   EXPECT_EQ(header_value(req, "host"), "127.0.0.1:5000");
-  EXPECT_NE(trace.canonical_request.find("\nhost:127.0.0.1:5000\n"), std::string::npos) << trace.canonical_request;
+  EXPECT_NE(trace.canonical_request.find("\nhost:127.0.0.1:5000\n"), std::string::npos)
+      << trace.canonical_request;
 }
 
 TEST(SigV4Signer, ResigningReplacesDateAndSignature) {
@@ -226,17 +227,21 @@ TEST(SigV4Signer, ResigningReplacesDateAndSignature) {
 
 TEST(SigV4Signer, SignsTheSessionToken) {
   http_request req{"POST", "https://sns.us-east-1.amazonaws.com/", {}, ""};
-  const auto trace = sigv4_signer({"AKID", "SECRET", "TOKEN/+="}, suite_region, "sns").sign_traced(req, suite_time);
+  const auto trace =
+      sigv4_signer({"AKID", "SECRET", "TOKEN/+="}, suite_region, "sns").sign_traced(req, suite_time);
   EXPECT_EQ(header_value(req, "x-amz-security-token"), "TOKEN/+=");
   EXPECT_NE(trace.canonical_request.find("\nx-amz-security-token:TOKEN/+=\n"), std::string::npos);
-  EXPECT_NE(trace.authorization.find("SignedHeaders=host;x-amz-date;x-amz-security-token,"), std::string::npos);
+  EXPECT_NE(trace.authorization.find("SignedHeaders=host;x-amz-date;x-amz-security-token,"),
+            std::string::npos);
 }
 
 TEST(SigV4Signer, EncodesAnEncodedPathAgainAndTheQueryOnce) {
   // Non-S3 services sign the path's wire form encoded once more; query values are canonical once.
   http_request req{"GET", "https://example.amazonaws.com/a%20b/c?b=x%2Fy&a=x/y&c", {}, ""};
-  const auto trace = sigv4_signer(suite_credentials, suite_region, suite_service).sign_traced(req, suite_time);
-  EXPECT_TRUE(trace.canonical_request.starts_with("GET\n/a%2520b/c\na=x%2Fy&b=x%2Fy&c=\n")) << trace.canonical_request;
+  const auto trace =
+      sigv4_signer(suite_credentials, suite_region, suite_service).sign_traced(req, suite_time);
+  EXPECT_TRUE(trace.canonical_request.starts_with("GET\n/a%2520b/c\na=x%2Fy&b=x%2Fy&c=\n"))
+      << trace.canonical_request;
 }
 
 }  // namespace
