@@ -175,7 +175,9 @@ result<void> moto_server::wait_until_ready() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return failure("exited before answering (status " + std::to_string(status) + ")");
+      // 127: the executable could not be run at all (configure with moto_server on PATH).
+      return failure(std::string(TB_MOTO_SERVER) + " exited before answering (exit code " +
+                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
     }
     // moto's own API: answers once the server is up, and is not one of the counted calls.
     auto r = client.send({"GET", endpoint_ + "/moto-api/", {}, {}});
