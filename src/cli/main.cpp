@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -14,10 +13,8 @@
 
 #include "app/functions.hpp"
 #include "app/log.hpp"
-#include "app/price_change_handler.hpp"
-#include "app/router.hpp"
+#include "cli/backend.hpp"
 #include "http/server.hpp"
-#include "sqlite/outbox_dispatcher.hpp"
 #include "sqlite/sqlite_store.hpp"
 
 namespace {
@@ -93,34 +90,19 @@ config parse_args(int argc, char** argv) {
   }
   if (c.command == "invoke" && !c.data == !c.data_path) throw usage_error("invoke takes one of --data or --path");
   // Before anything opens the store: a mistyped name must not create a data dir.
-  if (c.command == "invoke" && !find_http_function(c.function) && c.function != price_change_function)
-    throw usage_error("unknown function " + c.function);
+  if (c.command == "invoke" && !is_function(c.function)) throw usage_error("unknown function " + c.function);
   return c;
 }
+
+backend_config backend_config_of(const config& c) { return {c.data_dir}; }
 
 std::filesystem::path database_file(const config& c) {
   std::filesystem::create_directories(c.data_dir);
   return c.data_dir / "tickets.db";
 }
 
-// The store, the handler and the local bus, wired together.
-struct local_service {
-  system_clock clock;
-  sqlite::sqlite_store store;
-  price_change_handler handler{store, clock};
-  in_process_publisher publisher{handler};
-  sqlite::outbox_dispatcher bus{store, publisher};
-  router routes{store, &store, clock};
-
-  explicit local_service(const config& c) : store({database_file(c).string()}) {}
-  ~local_service() {
-    store.on_event_recorded(nullptr);
-    store.handle_locally(nullptr);
-  }
-};
-
 int serve(const config& c) {
-  local_service service(c);
+  local_service service(backend_config_of(c));
   // Price changes made here are handled by the store's next transaction; the bus delivers the
   // rest (events a failure or an earlier run left, and those of other processes).
   service.store.handle_locally(&service.handler);
@@ -130,7 +112,7 @@ int serve(const config& c) {
   opts.host = c.host;
   opts.port = c.port;
   opts.threads = c.threads;
-  http::serve(service.routes, opts, [&](std::uint16_t port) {
+  http::serve(service.routes(), opts, [&](std::uint16_t port) {
     // An IPv6 literal goes in brackets, as in a URL.
     const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;
     log_line("info", "listening on http://" + host + ":" + std::to_string(port),
@@ -153,38 +135,16 @@ int invoke(const config& c) {
   auto parsed = json::parse(read_input(c));
   auto* event = std::get_if<json::value>(&parsed);
   if (!event) throw usage_error("the event is not valid JSON");
-  local_service service(c);
-  int status = 0;
-  if (const http_function* fn = find_http_function(c.function)) {
-    auto req = from_api_gateway(*event, *fn);
-    api_response res = req ? service.routes.handle_sync(std::move(*req)) : error_response(req.err());
-    std::cout << json::serialize(to_api_gateway(res)) << "\n";
-  } else if (c.function == price_change_function) {
-    auto messages = sns_messages(*event);
-    if (!messages) throw usage_error(messages.err().message);
-    json::array results;
-    for (auto& m : *messages) {
-      std::promise<result<handler_outcome>> p;
-      service.handler.handle(m.body, m.message_id, [&p](result<handler_outcome> r) { p.set_value(std::move(r)); });
-      auto r = p.get_future().get();
-      json::object entry;
-      entry.append_new("messageId", m.message_id);
-      entry.append_new("outcome", r ? std::string(to_string(*r)) : std::string("rejected"));
-      if (!r) {
-        entry.append_new("reason", r.err().message);
-        status = 1;
-      }
-      results.emplace_back(std::move(entry));
-    }
-    json::object out;
-    out.append_new("results", std::move(results));
-    std::cout << json::serialize(out) << "\n";
-  } else {
-    throw usage_error("unknown function " + c.function);
+  // Checked before the store opens: an event of the wrong shape must not create a data dir.
+  if (!find_http_function(c.function)) {
+    if (auto messages = sns_messages(*event); !messages) throw usage_error(messages.err().message);
   }
-  // Deliver what this call recorded (a price change's event), as the running service would.
-  service.bus.run_once();
-  return status;
+  auto service = make_backend(backend_config_of(c));
+  auto run = run_function(c.function, *event, service->routes(), service->events());
+  if (!run) throw usage_error(run.err().message);
+  std::cout << json::serialize(run->output) << "\n";
+  service->deliver_recorded();
+  return run->rejected + run->failed == 0 ? 0 : 1;
 }
 
 int events(const config& c) {
