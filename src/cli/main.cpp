@@ -1,4 +1,4 @@
-// The ticket-booking command line: serve, invoke, events. Configuration is read here, once.
+// The ticket-booking command line: serve, invoke, lambda, events. Configuration is read here, once.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +15,7 @@
 #include "app/log.hpp"
 #include "cli/backend.hpp"
 #include "http/server.hpp"
+#include "lambda/runtime.hpp"
 #include "sqlite/sqlite_store.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ using namespace tb;
 constexpr const char* usage = R"(usage:
   ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data] [--threads N]
   ticket-booking invoke FUNCTION (--data JSON | --path FILE) [--data-dir ./data]
+  ticket-booking lambda [--data-dir ./data]   (AWS_LAMBDA_RUNTIME_API and _HANDLER as Lambda sets them)
   ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
 
 FUNCTION: retrieveMovies retrieveTicket retrieveAllTickets createTicket updateTicket
@@ -41,6 +43,9 @@ struct config {
   unsigned threads = 0;  // HTTP threads; 0: one per core
   bool follow = false;
   std::int64_t after = 0;
+  // lambda: the Runtime API's address, and _HANDLER (the function's name, or file.name).
+  lambda::runtime_address runtime_api;
+  std::string handler;
 };
 
 struct usage_error : std::runtime_error {
@@ -91,6 +96,17 @@ config parse_args(int argc, char** argv) {
   if (c.command == "invoke" && !c.data == !c.data_path) throw usage_error("invoke takes one of --data or --path");
   // Before anything opens the store: a mistyped name must not create a data dir.
   if (c.command == "invoke" && !is_function(c.function)) throw usage_error("unknown function " + c.function);
+  if (c.command == "lambda") {
+    // Lambda sets both; without the first there is nobody to report anything to.
+    const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!api || !*api)
+      throw usage_error("lambda needs AWS_LAMBDA_RUNTIME_API (host:port), as Lambda sets it");
+    auto address = lambda::parse_address(api);
+    if (!address) throw usage_error("AWS_LAMBDA_RUNTIME_API: " + address.err().message);
+    c.runtime_api = std::move(*address);
+    const char* handler = std::getenv("_HANDLER");
+    c.handler = handler ? handler : "";
+  }
   return c;
 }
 
@@ -147,6 +163,46 @@ int invoke(const config& c) {
   return run->rejected + run->failed == 0 ? 0 : 1;
 }
 
+// The name in _HANDLER: Lambda's usual "file.function" form names the function after the last dot.
+std::string function_of_handler(const std::string& handler) {
+  const auto dot = handler.rfind('.');
+  return dot == std::string::npos ? handler : handler.substr(dot + 1);
+}
+
+int run_lambda(const config& c) {
+  const std::string name = function_of_handler(c.handler);
+  auto init_failed = [&](std::string type, std::string message) {
+    log_line("error", "initialization failed", {{"handler", c.handler}, {"reason", message}});
+    auto reported = lambda::report_init_error(c.runtime_api, {std::move(type), std::move(message)});
+    if (!reported)
+      log_line("error", "the init error was not reported", {{"reason", reported.err().message}});
+    return 1;
+  };
+  if (!is_function(name))
+    return init_failed("Runtime.HandlerNotFound", "_HANDLER '" + c.handler + "' names none of the functions");
+  std::unique_ptr<backend> service;
+  try {
+    service = make_backend(backend_config_of(c));
+  } catch (const std::exception& e) {
+    return init_failed("Runtime.InitError", e.what());
+  }
+  log_line("info", "serving invocations", {{"function", name}});
+  const error stopped = lambda::run_handler(c.runtime_api, [&](const lambda::invocation& inv) {
+    auto parsed = json::parse(inv.payload);
+    auto* event = std::get_if<json::value>(&parsed);
+    if (!event) return lambda::outcome::failure("InvalidEvent", "the event is not valid JSON");
+    auto run = run_function(name, *event, service->routes(), service->events());
+    service->deliver_recorded();
+    if (!run) return lambda::outcome::failure("InvalidEvent", run.err().message);
+    // Malformed messages are dropped (the handler logged why; a retry cannot fix them); any
+    // other failure fails the invocation so that Lambda and SNS deliver it again.
+    if (run->failed) return lambda::outcome::failure("EventNotHandled", run->failure);
+    return lambda::outcome::success(json::serialize(run->output));
+  });
+  log_line("error", "the Runtime API went away", {{"reason", stopped.message}});
+  return 1;
+}
+
 int events(const config& c) {
   if (!std::filesystem::exists(c.data_dir / "tickets.db"))
     throw usage_error("no data under " + c.data_dir.string());
@@ -180,12 +236,7 @@ int main(int argc, char** argv) {
     if (c.command == "serve") return serve(c);
     if (c.command == "invoke") return invoke(c);
     if (c.command == "events") return events(c);
-    if (c.command == "lambda") {
-      // The contract's Lambda runtime loop belongs with the DynamoDB and SNS adapters, still to come.
-      std::cerr << "ticket-booking: the lambda command (AWS Lambda runtime) is not in this build yet; "
-                   "use serve, invoke or events\n";
-      return 2;
-    }
+    if (c.command == "lambda") return run_lambda(c);
     if (c.command == "--help" || c.command == "-h" || c.command == "help") {
       std::cout << usage;
       return 0;
