@@ -190,13 +190,13 @@ int run_lambda(const config& c) {
   const error stopped = lambda::run_handler(c.runtime_api, [&](const lambda::invocation& inv) {
     auto parsed = json::parse(inv.payload);
     auto* event = std::get_if<json::value>(&parsed);
-    if (!event) return lambda::outcome::failure("InvalidEvent", "the event is not valid JSON");
+    if (!event) return lambda::outcome::failure("Function.InvalidEvent", "the event is not valid JSON");
     auto run = run_function(name, *event, service->routes(), service->events());
     service->deliver_recorded();
-    if (!run) return lambda::outcome::failure("InvalidEvent", run.err().message);
+    if (!run) return lambda::outcome::failure("Function.InvalidEvent", run.err().message);
     // Malformed messages are dropped (the handler logged why; a retry cannot fix them); any
     // other failure fails the invocation so that Lambda and SNS deliver it again.
-    if (run->failed) return lambda::outcome::failure("EventNotHandled", run->failure);
+    if (run->failed) return lambda::outcome::failure("Function.EventNotHandled", run->failure);
     return lambda::outcome::success(json::serialize(run->output));
   });
   log_line("error", "the Runtime API went away", {{"reason", stopped.message}});

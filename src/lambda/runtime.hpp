@@ -63,8 +63,9 @@ class outcome {
 
 using handler = std::function<outcome(const invocation&)>;
 
-// Error types the runtime reports on the handler's behalf.
-inline constexpr std::string_view handler_exception_type = "UnhandledException";
+// Error types the runtime reports on the handler's behalf, in the Category.Reason form Lambda
+// recommends for Lambda-Runtime-Function-Error-Type.
+inline constexpr std::string_view handler_exception_type = "Function.UnhandledException";
 inline constexpr std::string_view response_too_large_type = "Function.ResponseSizeTooLarge";
 
 // Serves invocations one after another, on one kept-alive connection. A handler that throws

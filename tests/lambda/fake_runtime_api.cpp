@@ -51,7 +51,7 @@ struct fake_runtime_api::state {
   std::vector<runtime_post> posts;
   std::chrono::milliseconds hold{0};
   std::size_t nexts = 0;
-  std::size_t waiting = 0;  // connections blocked in `next` with nothing to hand out
+  std::set<std::size_t> waiting;  // the numbers of the `next` requests blocked with nothing to hand out
   std::size_t connections = 0;
   std::set<int> open_fds;
   std::vector<std::thread> sessions;
@@ -113,9 +113,10 @@ bool fake_runtime_api::wait_for_posts(std::size_t count, std::chrono::seconds ti
   return s_->changed.wait_for(lock, timeout, [&] { return s_->posts.size() >= count; });
 }
 
-bool fake_runtime_api::wait_until_waiting(std::chrono::seconds timeout) {
+bool fake_runtime_api::wait_until_waiting(std::size_t after, std::chrono::seconds timeout) {
   std::unique_lock lock(s_->mutex);
-  return s_->changed.wait_for(lock, timeout, [&] { return s_->waiting > 0; });
+  return s_->changed.wait_for(lock, timeout,
+                              [&] { return !s_->waiting.empty() && *s_->waiting.rbegin() > after; });
 }
 
 std::vector<runtime_post> fake_runtime_api::posts() const {
@@ -185,17 +186,17 @@ void fake_runtime_api::serve(int fd) {
 
     if (req.method() == bhttp::verb::get && target == std::string(invocation_root) + "next") {
       std::unique_lock lock(s_->mutex);
-      ++s_->nexts;
+      const std::size_t number = ++s_->nexts;
       const auto held_until = std::chrono::steady_clock::now() + s_->hold;
       s_->changed.notify_all();
       s_->changed.wait_until(lock, held_until, [&] { return s_->stopping; });
-      ++s_->waiting;
+      s_->waiting.insert(number);
       s_->changed.notify_all();
       // A runtime killed while it waited must neither count as waiting nor take an event.
       bool gone = false;
       while (!s_->stopping && !(gone = peer_gone(fd)) && s_->queue.empty())
         s_->changed.wait_for(lock, peer_check_interval);
-      --s_->waiting;
+      s_->waiting.erase(number);
       if (s_->stopping || gone) break;
       queued_invocation inv = std::move(s_->queue.front());
       s_->queue.pop_front();

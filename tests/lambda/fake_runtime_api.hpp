@@ -52,8 +52,9 @@ class fake_runtime_api {
                                                std::chrono::seconds timeout = std::chrono::seconds(30));
   // Waits until `count` posts (of any kind) have come; false after the timeout.
   bool wait_for_posts(std::size_t count, std::chrono::seconds timeout = std::chrono::seconds(30));
-  // Waits until a client is blocked in `next` with nothing queued: the runtime is ready.
-  bool wait_until_waiting(std::chrono::seconds timeout = std::chrono::seconds(30));
+  // Waits until a client is blocked in `next` with nothing queued: the runtime is ready. Only
+  // the `next` requests after the first `after` count (those of a runtime started since).
+  bool wait_until_waiting(std::size_t after = 0, std::chrono::seconds timeout = std::chrono::seconds(30));
 
   std::vector<runtime_post> posts() const;
   std::size_t nexts() const;        // `next` requests received

@@ -77,12 +77,16 @@ class LambdaTest : public ::testing::Test {
   // A runtime for that _HANDLER, replacing the one before (Lambda runs one function per process).
   child_process& start(const std::string& handler) {
     runtime_.reset();
+    nexts_before_ = api_.nexts();
     std::map<std::string, std::string> env{{"AWS_LAMBDA_RUNTIME_API", api_.address()}, {"_HANDLER", handler}};
     runtime_ = std::make_unique<child_process>(
         std::vector<std::string>{binary_path(), "lambda", "--data-dir", data().string()},
         with_sanitizer_options(env), dir_.path() / ("runtime" + std::to_string(++started_) + ".log"));
     return *runtime_;
   }
+
+  // The runtime last started is up and waiting for an event.
+  bool ready() { return api_.wait_until_waiting(nexts_before_); }
 
   // The event through the running runtime; what it posted back.
   runtime_post invoke(const std::string& event) {
@@ -125,6 +129,7 @@ class LambdaTest : public ::testing::Test {
   std::unique_ptr<child_process> runtime_;
   std::string current_;
   int started_ = 0;
+  std::size_t nexts_before_ = 0;
 };
 
 TEST_F(LambdaTest, ApiGatewayEventsGetTheContractsProxyResponses) {
@@ -233,7 +238,7 @@ TEST_F(LambdaTest, AMalformedMessageIsDroppedWithALoggedReason) {
 TEST_F(LambdaTest, ARetryableFailureFailsTheInvocationSoThatItIsDeliveredAgain) {
   create("1-A9", "12.99");
   start("priceChangeEventHandler");
-  ASSERT_TRUE(api_.wait_until_waiting());
+  ASSERT_TRUE(ready());
   // Another writer holds the database: the handler's write cannot commit (after the busy timeout).
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((data() / "tickets.db").c_str(), &db), SQLITE_OK);
@@ -242,7 +247,7 @@ TEST_F(LambdaTest, ARetryableFailureFailsTheInvocationSoThatItIsDeliveredAgain) 
   sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   EXPECT_EQ(failed.kind, "error") << failed.body;
-  EXPECT_EQ(failed.error_type, "EventNotHandled");
+  EXPECT_EQ(failed.error_type, "Function.EventNotHandled");
   EXPECT_FALSE(str(object_of(failed.body), "errorMessage").empty()) << failed.body;
 
   // Lambda's retry of the same event then applies it.
@@ -264,7 +269,7 @@ TEST_F(LambdaTest, MalformedEventsGetA400OrAnErrorReportAndTheLoopGoesOn) {
   // Not JSON at all: nothing to answer, so it is the invocation's error.
   runtime_post not_json = invoke("{\"httpMethod\":");
   EXPECT_EQ(not_json.kind, "error");
-  EXPECT_EQ(not_json.error_type, "InvalidEvent");
+  EXPECT_EQ(not_json.error_type, "Function.InvalidEvent");
   EXPECT_NE(not_json.body.find("not valid JSON"), std::string::npos) << not_json.body;
 
   // The runtime is still there and serves the next one.
@@ -276,7 +281,7 @@ TEST_F(LambdaTest, MalformedEventsGetA400OrAnErrorReportAndTheLoopGoesOn) {
   start("priceChangeEventHandler");
   runtime_post not_sns = invoke(api_event("GET", "/tickets"));
   EXPECT_EQ(not_sns.kind, "error");
-  EXPECT_EQ(not_sns.error_type, "InvalidEvent");
+  EXPECT_EQ(not_sns.error_type, "Function.InvalidEvent");
   EXPECT_NE(not_sns.body.find("Records"), std::string::npos) << not_sns.body;
   runtime_post applied = invoke(sns_event(R"({"eventType":"TicketCreated"})", "msg-2"));
   EXPECT_EQ(applied.body, R"({"results":[{"messageId":"msg-2","outcome":"ignored"}]})");
@@ -318,7 +323,7 @@ TEST_F(LambdaTest, WithoutTheRuntimeApiAddressItIsAUsageError) {
 
 TEST_F(LambdaTest, ARuntimeApiThatGoesAwayEndsTheProcessWithALoggedReason) {
   child_process& runtime = start("retrieveMovies");
-  ASSERT_TRUE(api_.wait_until_waiting()) << runtime.output();
+  ASSERT_TRUE(ready()) << runtime.output();
   api_.stop();
   auto status = runtime.wait(30s);
   ASSERT_TRUE(status) << "still running after the Runtime API went away";
