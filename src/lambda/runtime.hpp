@@ -17,8 +17,8 @@ namespace tb::lambda {
 // Lambda refuses a synchronous invocation's response above 6 MB; the runtime reports a larger
 // one as the function's error itself, so the caller gets a reason rather than a lost reply.
 inline constexpr std::size_t max_response_bytes = 6 * 1024 * 1024;
-// A guard on what `next` may hand over. Lambda caps event payloads at 6 MB; the margin is for
-// the headers and so that no valid event is ever refused here.
+// A guard on the event body `next` hands over: well above Lambda's own 6 MB cap on event
+// payloads, so that it stops only a runaway body, never a valid event.
 inline constexpr std::size_t max_event_bytes = 16 * 1024 * 1024;
 // Failed exchanges with the Runtime API in a row (each on a new connection) before the loop
 // gives up: inside Lambda the API is local, so a few failures in a row mean it has gone.
