@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -299,6 +300,23 @@ TEST_F(LambdaTest, AnUnknownHandlerIsAnInitErrorAndTheProcessExitsNonzero) {
   EXPECT_NE(posts[0].body.find("tickets.retrieveEverything"), std::string::npos) << posts[0].body;
   EXPECT_EQ(api_.nexts(), 0u) << "asked for an invocation it cannot serve";
   EXPECT_FALSE(std::filesystem::exists(data())) << "opened a store for no function";
+}
+
+TEST_F(LambdaTest, AStoreThatCannotOpenIsAnInitError) {
+  std::ofstream(data()) << "a file where the data dir should be";
+  child_process runtime(
+      {binary_path(), "lambda", "--data-dir", data().string()},
+      with_sanitizer_options({{"AWS_LAMBDA_RUNTIME_API", api_.address()}, {"_HANDLER", "retrieveMovies"}}),
+      dir_.path() / "init.log");
+  auto status = runtime.wait(30s);
+  ASSERT_TRUE(status) << "still running: " << runtime.output();
+  EXPECT_NE(*status, 0);
+  auto posts = api_.posts();
+  ASSERT_EQ(posts.size(), 1u) << runtime.output();
+  EXPECT_EQ(posts[0].kind, "init_error");
+  EXPECT_EQ(posts[0].error_type, "Runtime.InitError");
+  EXPECT_FALSE(str(object_of(posts[0].body), "errorMessage").empty()) << posts[0].body;
+  EXPECT_EQ(api_.nexts(), 0u);
 }
 
 TEST_F(LambdaTest, WithoutTheRuntimeApiAddressItIsAUsageError) {
