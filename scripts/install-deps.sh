@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt, whatever the build, the tests or the benchmarks need and this machine lacks.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
+#        scripts/install-deps.sh package               (build, and zip for the Lambda artifact)
 set -euo pipefail
 what=${1:-build}
 packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -9,7 +10,8 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
 # often are), and asking apt for a second copy can conflict with the first.
 tools=()
 case "$what" in
-  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev); tools+=(curl:curl python3:python3) ;;&
+  package|test|bench) tools+=(zip:zip) ;;&
+  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev); tools+=(curl:curl python3:python3 unzip:unzip) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light node:nodejs npm:npm) ;;
 esac
 missing=()
@@ -19,6 +21,10 @@ done
 for t in "${tools[@]}"; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
+# The deployment test reads serverless.yml with PyYAML.
+case "$what" in
+  test|bench) python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml) ;;
+esac
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing: ${missing[*]}"
 sudo=""

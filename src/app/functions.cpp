@@ -1,5 +1,9 @@
 #include "app/functions.hpp"
 
+#include <future>
+
+#include "app/price_change_handler.hpp"
+
 namespace tb {
 namespace {
 
@@ -81,6 +85,55 @@ result<std::vector<sns_message>> sns_messages(const json::value& event) {
     out.push_back(std::move(m));
   }
   return out;
+}
+
+bool is_function(std::string_view name) { return find_http_function(name) || name == price_change_function; }
+
+namespace {
+
+function_run run_event_handler(const std::vector<sns_message>& messages, event_handler& handler) {
+  function_run run;
+  json::array results;
+  for (const auto& m : messages) {
+    // The handler may complete on the store's writer thread: messages go one at a time, in order.
+    std::promise<result<handler_outcome>> p;
+    handler.handle(m.body, m.message_id, [&p](result<handler_outcome> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    json::object entry;
+    entry.append_new("messageId", m.message_id);
+    const bool malformed = !r && r.err().code == errc::bad_request;
+    entry.append_new("outcome", std::string(r ? to_string(*r) : malformed ? "rejected" : "failed"));
+    if (!r) {
+      entry.append_new("reason", r.err().message);
+      if (malformed) {
+        ++run.rejected;
+      } else if (run.failed++ == 0) {
+        run.failure = r.err().message;
+      }
+    }
+    results.emplace_back(std::move(entry));
+  }
+  json::object out;
+  out.append_new("results", std::move(results));
+  run.output = std::move(out);
+  return run;
+}
+
+}  // namespace
+
+result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
+                                  event_handler& handler) {
+  if (const http_function* fn = find_http_function(name)) {
+    auto req = from_api_gateway(event, *fn);
+    api_response res = req ? routes.handle_sync(std::move(*req)) : error_response(req.err());
+    function_run run;
+    run.output = to_api_gateway(res);
+    return run;
+  }
+  if (name != price_change_function) return bad_request("unknown function " + std::string(name));
+  auto messages = sns_messages(event);
+  if (!messages) return messages.err();
+  return run_event_handler(*messages, handler);
 }
 
 }  // namespace tb

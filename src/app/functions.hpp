@@ -9,6 +9,7 @@
 
 #include "app/router.hpp"
 #include "core/json.hpp"
+#include "core/ports.hpp"
 
 namespace tb {
 
@@ -34,5 +35,25 @@ struct sns_message {
 };
 // Records[].Sns.Message of an SNS event; a Message given as an object is taken as its JSON text.
 result<std::vector<sns_message>> sns_messages(const json::value& event);
+
+// Any of the seven names.
+bool is_function(std::string_view name);
+
+// One function run on one event: the path `invoke` and the Lambda runtime share.
+struct function_run {
+  // The API Gateway proxy response, or {"results": [{"messageId", "outcome", "reason"?}, ...]}.
+  json::value output;
+  // Messages the event handler refused as malformed: no retry can fix them, so a transport
+  // drops them (the handler has logged why).
+  std::size_t rejected = 0;
+  // Messages that failed otherwise (the store did not answer): worth delivering again.
+  std::size_t failed = 0;
+  std::string failure;  // the first such failure's reason
+};
+
+// An HTTP function answers every event with a proxy response (a malformed one gets a 400). The
+// event handler's event must be SNS shaped: bad_request otherwise, as for an unknown name.
+result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
+                                  event_handler& handler);
 
 }  // namespace tb

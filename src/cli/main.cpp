@@ -1,10 +1,9 @@
-// The ticket-booking command line: serve, invoke, events. Configuration is read here, once.
+// The ticket-booking command line: serve, invoke, lambda, events. Configuration is read here, once.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -14,10 +13,9 @@
 
 #include "app/functions.hpp"
 #include "app/log.hpp"
-#include "app/price_change_handler.hpp"
-#include "app/router.hpp"
+#include "cli/backend.hpp"
 #include "http/server.hpp"
-#include "sqlite/outbox_dispatcher.hpp"
+#include "lambda/runtime.hpp"
 #include "sqlite/sqlite_store.hpp"
 
 namespace {
@@ -27,6 +25,7 @@ using namespace tb;
 constexpr const char* usage = R"(usage:
   ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data] [--threads N]
   ticket-booking invoke FUNCTION (--data JSON | --path FILE) [--data-dir ./data]
+  ticket-booking lambda [--data-dir ./data]   (AWS_LAMBDA_RUNTIME_API and _HANDLER as Lambda sets them)
   ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
 
 FUNCTION: retrieveMovies retrieveTicket retrieveAllTickets createTicket updateTicket
@@ -44,6 +43,9 @@ struct config {
   unsigned threads = 0;  // HTTP threads; 0: one per core
   bool follow = false;
   std::int64_t after = 0;
+  // lambda: the Runtime API's address, and _HANDLER (the function's name, or file.name).
+  lambda::runtime_address runtime_api;
+  std::string handler;
 };
 
 struct usage_error : std::runtime_error {
@@ -93,34 +95,30 @@ config parse_args(int argc, char** argv) {
   }
   if (c.command == "invoke" && !c.data == !c.data_path) throw usage_error("invoke takes one of --data or --path");
   // Before anything opens the store: a mistyped name must not create a data dir.
-  if (c.command == "invoke" && !find_http_function(c.function) && c.function != price_change_function)
-    throw usage_error("unknown function " + c.function);
+  if (c.command == "invoke" && !is_function(c.function)) throw usage_error("unknown function " + c.function);
+  if (c.command == "lambda") {
+    // Lambda sets both; without the first there is nobody to report anything to.
+    const char* api = std::getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!api || !*api)
+      throw usage_error("lambda needs AWS_LAMBDA_RUNTIME_API (host:port), as Lambda sets it");
+    auto address = lambda::parse_address(api);
+    if (!address) throw usage_error("AWS_LAMBDA_RUNTIME_API: " + address.err().message);
+    c.runtime_api = std::move(*address);
+    const char* handler = std::getenv("_HANDLER");
+    c.handler = handler ? handler : "";
+  }
   return c;
 }
+
+backend_config backend_config_of(const config& c) { return {c.data_dir}; }
 
 std::filesystem::path database_file(const config& c) {
   std::filesystem::create_directories(c.data_dir);
   return c.data_dir / "tickets.db";
 }
 
-// The store, the handler and the local bus, wired together.
-struct local_service {
-  system_clock clock;
-  sqlite::sqlite_store store;
-  price_change_handler handler{store, clock};
-  in_process_publisher publisher{handler};
-  sqlite::outbox_dispatcher bus{store, publisher};
-  router routes{store, &store, clock};
-
-  explicit local_service(const config& c) : store({database_file(c).string()}) {}
-  ~local_service() {
-    store.on_event_recorded(nullptr);
-    store.handle_locally(nullptr);
-  }
-};
-
 int serve(const config& c) {
-  local_service service(c);
+  local_service service(backend_config_of(c));
   // Price changes made here are handled by the store's next transaction; the bus delivers the
   // rest (events a failure or an earlier run left, and those of other processes).
   service.store.handle_locally(&service.handler);
@@ -130,7 +128,7 @@ int serve(const config& c) {
   opts.host = c.host;
   opts.port = c.port;
   opts.threads = c.threads;
-  http::serve(service.routes, opts, [&](std::uint16_t port) {
+  http::serve(service.routes(), opts, [&](std::uint16_t port) {
     // An IPv6 literal goes in brackets, as in a URL.
     const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;
     log_line("info", "listening on http://" + host + ":" + std::to_string(port),
@@ -153,38 +151,56 @@ int invoke(const config& c) {
   auto parsed = json::parse(read_input(c));
   auto* event = std::get_if<json::value>(&parsed);
   if (!event) throw usage_error("the event is not valid JSON");
-  local_service service(c);
-  int status = 0;
-  if (const http_function* fn = find_http_function(c.function)) {
-    auto req = from_api_gateway(*event, *fn);
-    api_response res = req ? service.routes.handle_sync(std::move(*req)) : error_response(req.err());
-    std::cout << json::serialize(to_api_gateway(res)) << "\n";
-  } else if (c.function == price_change_function) {
-    auto messages = sns_messages(*event);
-    if (!messages) throw usage_error(messages.err().message);
-    json::array results;
-    for (auto& m : *messages) {
-      std::promise<result<handler_outcome>> p;
-      service.handler.handle(m.body, m.message_id, [&p](result<handler_outcome> r) { p.set_value(std::move(r)); });
-      auto r = p.get_future().get();
-      json::object entry;
-      entry.append_new("messageId", m.message_id);
-      entry.append_new("outcome", r ? std::string(to_string(*r)) : std::string("rejected"));
-      if (!r) {
-        entry.append_new("reason", r.err().message);
-        status = 1;
-      }
-      results.emplace_back(std::move(entry));
-    }
-    json::object out;
-    out.append_new("results", std::move(results));
-    std::cout << json::serialize(out) << "\n";
-  } else {
-    throw usage_error("unknown function " + c.function);
+  // Checked before the store opens: an event of the wrong shape must not create a data dir.
+  if (!find_http_function(c.function)) {
+    if (auto messages = sns_messages(*event); !messages) throw usage_error(messages.err().message);
   }
-  // Deliver what this call recorded (a price change's event), as the running service would.
-  service.bus.run_once();
-  return status;
+  auto service = make_backend(backend_config_of(c));
+  auto run = run_function(c.function, *event, service->routes(), service->events());
+  if (!run) throw usage_error(run.err().message);
+  std::cout << json::serialize(run->output) << "\n";
+  service->deliver_recorded();
+  return run->rejected + run->failed == 0 ? 0 : 1;
+}
+
+// The name in _HANDLER: Lambda's usual "file.function" form names the function after the last dot.
+std::string function_of_handler(const std::string& handler) {
+  const auto dot = handler.rfind('.');
+  return dot == std::string::npos ? handler : handler.substr(dot + 1);
+}
+
+int run_lambda(const config& c) {
+  const std::string name = function_of_handler(c.handler);
+  auto init_failed = [&](std::string type, std::string message) {
+    log_line("error", "initialization failed", {{"handler", c.handler}, {"reason", message}});
+    auto reported = lambda::report_init_error(c.runtime_api, {std::move(type), std::move(message)});
+    if (!reported)
+      log_line("error", "the init error was not reported", {{"reason", reported.err().message}});
+    return 1;
+  };
+  if (!is_function(name))
+    return init_failed("Runtime.HandlerNotFound", "_HANDLER '" + c.handler + "' names none of the functions");
+  std::unique_ptr<backend> service;
+  try {
+    service = make_backend(backend_config_of(c));
+  } catch (const std::exception& e) {
+    return init_failed("Runtime.InitError", e.what());
+  }
+  log_line("info", "serving invocations", {{"function", name}});
+  const error stopped = lambda::run_handler(c.runtime_api, [&](const lambda::invocation& inv) {
+    auto parsed = json::parse(inv.payload);
+    auto* event = std::get_if<json::value>(&parsed);
+    if (!event) return lambda::outcome::failure("Function.InvalidEvent", "the event is not valid JSON");
+    auto run = run_function(name, *event, service->routes(), service->events());
+    service->deliver_recorded();
+    if (!run) return lambda::outcome::failure("Function.InvalidEvent", run.err().message);
+    // Malformed messages are dropped (the handler logged why; a retry cannot fix them); any
+    // other failure fails the invocation so that Lambda and SNS deliver it again.
+    if (run->failed) return lambda::outcome::failure("Function.EventNotHandled", run->failure);
+    return lambda::outcome::success(json::serialize(run->output));
+  });
+  log_line("error", "the Runtime API went away", {{"reason", stopped.message}});
+  return 1;
 }
 
 int events(const config& c) {
@@ -220,12 +236,7 @@ int main(int argc, char** argv) {
     if (c.command == "serve") return serve(c);
     if (c.command == "invoke") return invoke(c);
     if (c.command == "events") return events(c);
-    if (c.command == "lambda") {
-      // The contract's Lambda runtime loop belongs with the DynamoDB and SNS adapters, still to come.
-      std::cerr << "ticket-booking: the lambda command (AWS Lambda runtime) is not in this build yet; "
-                   "use serve, invoke or events\n";
-      return 2;
-    }
+    if (c.command == "lambda") return run_lambda(c);
     if (c.command == "--help" || c.command == "-h" || c.command == "help") {
       std::cout << usage;
       return 0;

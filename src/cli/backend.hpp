@@ -1,0 +1,51 @@
+// The seam between the functions and what they run on: the store the router uses, the handler
+// that takes events and the publisher that carries them. `invoke` and `lambda` get theirs from
+// make_backend; today that is the local SQLite store with its in-process bus, and switching to
+// DynamoDB and SNS is a new backend made there, nothing else.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "app/price_change_handler.hpp"
+#include "app/router.hpp"
+#include "sqlite/outbox_dispatcher.hpp"
+#include "sqlite/sqlite_store.hpp"
+
+namespace tb {
+
+// What main read from the command line and the environment for the backend.
+struct backend_config {
+  std::filesystem::path data_dir = "./data";
+};
+
+class backend {
+ public:
+  virtual ~backend() = default;
+  virtual router& routes() = 0;
+  virtual event_handler& events() = 0;
+  // After each function run: hands on what it recorded (a price change's event), as a running
+  // service would, before the process may be frozen or ended.
+  virtual void deliver_recorded() = 0;
+};
+
+// The store, the handler and the local bus, wired together; `serve` uses it as it is.
+struct local_service final : backend {
+  system_clock clock;
+  sqlite::sqlite_store store;
+  price_change_handler handler{store, clock};
+  in_process_publisher publisher{handler};
+  sqlite::outbox_dispatcher bus{store, publisher};
+  router router_{store, &store, clock};
+
+  explicit local_service(const backend_config& c);
+  ~local_service() override;
+
+  router& routes() override { return router_; }
+  event_handler& events() override { return handler; }
+  void deliver_recorded() override { bus.run_once(); }
+};
+
+std::unique_ptr<backend> make_backend(const backend_config& c);
+
+}  // namespace tb

@@ -1,0 +1,111 @@
+// The Lambda artifact as Lambda gets it: scripts/package-lambda.sh zips the built binary, the
+// zip is unpacked into an empty directory and its bootstrap run with only Lambda's variables,
+// against the fake Runtime API.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "e2e/harness.hpp"
+#include "lambda/child_process.hpp"
+#include "lambda/fake_runtime_api.hpp"
+
+namespace tb::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> with_path(std::map<std::string, std::string> env) {
+  if (const char* path = std::getenv("PATH")) env.emplace("PATH", path);
+  return with_sanitizer_options(std::move(env));
+}
+
+bool executable(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR) &&
+         (st.st_mode & S_IXOTH);
+}
+
+// The artifact, made once for every test here and unpacked with unzip, as Lambda would.
+class PackageTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new temp_dir;
+    const fs::path zip = dir_->path() / "out" / "ticket-booking.zip";
+    child_process package(
+        {"/usr/bin/env", "bash", TB_PACKAGE_SCRIPT, "--binary", binary_path(), "--out", zip.string()},
+        with_path({}), dir_->path() / "package.log");
+    auto status = package.wait(120s);
+    ASSERT_TRUE(status && *status == 0) << package.output();
+    child_process unzip({"/usr/bin/env", "unzip", "-q", zip.string(), "-d", root().string()}, with_path({}),
+                        dir_->path() / "unzip.log");
+    status = unzip.wait(60s);
+    ASSERT_TRUE(status && *status == 0) << unzip.output();
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static fs::path root() { return dir_->path() / "task"; }
+
+  static temp_dir* dir_;
+};
+
+temp_dir* PackageTest::dir_ = nullptr;
+
+TEST_F(PackageTest, HoldsAnExecutableBootstrapTheBinaryAndItsLoader) {
+  EXPECT_TRUE(executable(root() / "bootstrap")) << "Lambda runs bootstrap: it must be executable in the zip";
+  EXPECT_TRUE(executable(root() / "bin" / "ticket-booking"));
+  EXPECT_TRUE(executable(root() / "lib" / "ld-linux-x86-64.so.2"));
+  for (const char* lib : {"libc.so.6", "libstdc++.so.6", "libsqlite3.so.0"})
+    EXPECT_TRUE(fs::exists(root() / "lib" / lib)) << lib;
+}
+
+TEST_F(PackageTest, TheBundledLoaderFindsEveryLibraryInTheBundle) {
+  const fs::path lib = root() / "lib";
+  child_process list({(lib / "ld-linux-x86-64.so.2").string(), "--inhibit-cache", "--library-path",
+                      lib.string(), "--list", (root() / "bin" / "ticket-booking").string()},
+                     with_sanitizer_options({}), dir_->path() / "list.log");
+  auto status = list.wait(30s);
+  ASSERT_TRUE(status && *status == 0) << list.output();
+  int resolved = 0;
+  for (const auto& line : lines_of(list.output())) {
+    const auto arrow = line.find("=> ");
+    if (arrow == std::string::npos) continue;  // the vDSO, which is no file
+    ++resolved;
+    const std::string path = line.substr(arrow + 3, line.find(" (", arrow) - arrow - 3);
+    EXPECT_EQ(path.rfind(lib.string() + "/", 0), 0u) << "taken from the system: " << line;
+  }
+  EXPECT_GE(resolved, 5) << list.output();
+}
+
+TEST_F(PackageTest, ItsBootstrapServesAnInvocationWithOnlyLambdasVariables) {
+  fake_runtime_api api;
+  temp_dir tmp;  // Lambda's /tmp: the only place it may write
+  const std::map<std::string, std::string> env{
+      {"AWS_LAMBDA_RUNTIME_API", api.address()},
+      {"_HANDLER", "createTicket"},
+      {"LAMBDA_TASK_ROOT", root().string()},
+      {"AWS_LAMBDA_FUNCTION_NAME", "ticket-booking-dev-createTicket"},
+      {"AWS_REGION", "us-east-1"},
+      {"TMPDIR", tmp.path().string()},
+  };
+  child_process runtime({(root() / "bootstrap").string()}, with_sanitizer_options(env),
+                        tmp.path() / "runtime.log", root());
+  const std::string id = api.enqueue(
+      R"({"httpMethod":"POST","path":"/ticket","body":"{\"Theatre-Seat\":\"1-A9\",\"Movie\":\"Dune\"}"})");
+  auto post = api.wait_for_outcome(id);
+  ASSERT_TRUE(post) << runtime.output();
+  ASSERT_EQ(post->kind, "response") << post->body;
+  json::object reply = object_of(post->body);
+  EXPECT_EQ(raw(reply, "statusCode"), "201") << post->body;
+  EXPECT_EQ(str(reply, "body"),
+            R"({"message":"Ticket created successfully","Theatre-Seat":"1-A9","Movie":"Dune"})");
+  EXPECT_TRUE(fs::exists(tmp.path() / "ticket-booking-data" / "tickets.db")) << "the store is not under /tmp";
+}
+
+}  // namespace
+}  // namespace tb::test
