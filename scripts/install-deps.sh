@@ -9,8 +9,9 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
 # often are), and asking apt for a second copy can conflict with the first.
 tools=()
 case "$what" in
-  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev); tools+=(curl:curl python3:python3) ;;&
-  bench) tools+=(wrk:wrk nginx:nginx-light node:nodejs npm:npm) ;;
+  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+              tools+=(curl:curl python3:python3 node:nodejs npm:npm) ;;&
+  bench) tools+=(wrk:wrk nginx:nginx-light) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
@@ -19,10 +20,21 @@ done
 for t in "${tools[@]}"; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The emulators the tests start that npm has (dynalite), pinned by tests/tools/package-lock.json;
+# installed again only when the lock changed since.
+if [ "$what" != build ]; then
+  tools_dir="$(dirname "$0")/../tests/tools"
+  if ! cmp -s "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    echo "installing: tests/tools (npm ci)"
+    npm ci --prefix "$tools_dir" --no-audit --no-fund --loglevel=error
+    cp "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed"
+  fi
+fi
