@@ -26,6 +26,16 @@ const json::value* member(const json::value& v, std::string_view key) {
   return o ? o->find(key) : nullptr;
 }
 
+// Exceptions stop here: the caller gets a failure to retry.
+template <class F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return error{errc::internal, std::string("Outbox failure: ") + e.what()};
+  }
+}
+
 }  // namespace
 
 dynamodb_outbox::dynamodb_outbox(std::shared_ptr<dynamodb_client> client, std::string events_table,
@@ -33,47 +43,51 @@ dynamodb_outbox::dynamodb_outbox(std::shared_ptr<dynamodb_client> client, std::s
     : outbox_(std::move(client), std::move(events_table)), tickets_table_(std::move(tickets_table)), limits_(limits) {}
 
 result<relay_report> dynamodb_outbox::relay(event_publisher& publisher, std::size_t limit) {
-  relay_report report;
-  const std::string young = iso8601(std::chrono::system_clock::now() - limits_.prepared_grace);
-  boost::json::object req{{"TableName", outbox_.name()},
-                          {"IndexName", pending_index},
-                          {"KeyConditionExpression", "#pending = :one"},
-                          {"ExpressionAttributeNames", {{"#pending", "pending"}}},
-                          {"ExpressionAttributeValues", {{":one", {{"S", "1"}}}}},
-                          {"ScanIndexForward", true}};
-  std::size_t settled = 0;
-  while (settled < limit) {
-    req["Limit"] = limit - settled;
-    auto r = outbox_.client().call("Query", req);
-    if (!r) return r.err().to_error();
-    if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
-      for (const auto& wire : it->value().get_array()) {
-        auto item = wire.is_object() ? from_item(wire.get_object()) : result<json::object>(json::object());
-        if (!item) return item.err();
-        const json::value* id = item->find("eventId");
-        if (!id || !id->if_string()) continue;
-        // The index is eventually consistent: the table says what the event is now.
-        auto rec = outbox_.get(*id->if_string());
-        if (!rec) return rec.err();
-        if (!*rec || ((*rec)->status == status_prepared && (*rec)->recorded_at > young)) continue;
-        if (auto s = settle(**rec, publisher, report); !s) return s.err();
-        ++settled;
-      }
-    auto next = r->find("LastEvaluatedKey");
-    if (next == r->end()) break;
-    req["ExclusiveStartKey"] = next->value();
-  }
-  return report;
+  return guarded([&]() -> result<relay_report> {
+    relay_report report;
+    const std::string young = iso8601(std::chrono::system_clock::now() - limits_.prepared_grace);
+    boost::json::object req{{"TableName", outbox_.name()},
+                            {"IndexName", pending_index},
+                            {"KeyConditionExpression", "#pending = :one"},
+                            {"ExpressionAttributeNames", {{"#pending", "pending"}}},
+                            {"ExpressionAttributeValues", {{":one", {{"S", "1"}}}}},
+                            {"ScanIndexForward", true}};
+    std::size_t settled = 0;
+    while (settled < limit) {
+      req["Limit"] = limit - settled;
+      auto r = outbox_.client().call("Query", req);
+      if (!r) return r.err().to_error();
+      if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
+        for (const auto& wire : it->value().get_array()) {
+          auto item = wire.is_object() ? from_item(wire.get_object()) : result<json::object>(json::object());
+          if (!item) return item.err();
+          const json::value* id = item->find("eventId");
+          if (!id || !id->if_string()) continue;
+          // The index is eventually consistent: the table says what the event is now.
+          auto rec = outbox_.get(*id->if_string());
+          if (!rec) return rec.err();
+          if (!*rec || ((*rec)->status == status_prepared && (*rec)->recorded_at > young)) continue;
+          if (auto s = settle(**rec, publisher, report); !s) return s.err();
+          ++settled;
+        }
+      auto next = r->find("LastEvaluatedKey");
+      if (next == r->end()) break;
+      req["ExclusiveStartKey"] = next->value();
+    }
+    return report;
+  });
 }
 
 result<relay_report> dynamodb_outbox::relay_one(const std::string& event_id, event_publisher& publisher) {
-  relay_report report;
-  auto rec = outbox_.get(event_id);
-  if (!rec) return rec.err();
-  // A prepared one is still its writer's; a relay takes it after the grace.
-  if (*rec && (*rec)->status == status_pending)
-    if (auto s = settle(**rec, publisher, report); !s) return s.err();
-  return report;
+  return guarded([&]() -> result<relay_report> {
+    relay_report report;
+    auto rec = outbox_.get(event_id);
+    if (!rec) return rec.err();
+    // A prepared one is still its writer's; a relay takes it after the grace.
+    if (*rec && (*rec)->status == status_pending)
+      if (auto s = settle(**rec, publisher, report); !s) return s.err();
+    return report;
+  });
 }
 
 result<void> dynamodb_outbox::settle(const outbox_record& rec, event_publisher& publisher, relay_report& report) {

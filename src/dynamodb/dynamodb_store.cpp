@@ -79,6 +79,16 @@ class update_expression {
   int count_ = 0;
 };
 
+// Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
+template <class F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return error{errc::internal, std::string("Store failure: ") + e.what()};
+  }
+}
+
 }  // namespace
 
 dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options opts)
@@ -95,97 +105,109 @@ result<std::optional<json::object>> dynamodb_store::read(const std::string& seat
 }
 
 result<item_text> dynamodb_store::get(std::string_view seat) {
-  auto item = read(std::string(seat));
-  if (!item) return item.err();
-  if (!*item) return item_text();
-  return std::make_shared<const std::string>(json::serialize(json::value(std::move(**item))));
+  return guarded([&]() -> result<item_text> {
+    auto item = read(std::string(seat));
+    if (!item) return item.err();
+    if (!*item) return item_text();
+    return std::make_shared<const std::string>(json::serialize(json::value(std::move(**item))));
+  });
 }
 
 result<std::optional<std::string>> dynamodb_store::scan(std::string_view after, std::size_t limit,
                                                         const item_visitor& visit) {
-  // A Scan comes in no useful order: read every page, then take the seats after `after` in
-  // byte order. Costs a full read per page of the API; the table is one theatre's tickets.
-  std::vector<std::pair<std::string, boost::json::object>> items;
-  boost::json::object req{{"TableName", opts_.table}, {"ConsistentRead", true}};
-  for (;;) {
-    auto r = client_->call("Scan", req);
-    if (!r) return r.err().to_error();
-    if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
-      for (auto& wire : it->value().get_array())
-        if (wire.is_object())
-          if (std::string seat = seat_in(wire.get_object()); seat > after)
-            items.emplace_back(std::move(seat), std::move(wire.get_object()));
-    auto next = r->find("LastEvaluatedKey");
-    if (next == r->end()) break;
-    req["ExclusiveStartKey"] = next->value();
-  }
-  const std::size_t n = std::min(limit, items.size());
-  std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
-                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (std::size_t i = 0; i < n; ++i) {
-    auto item = ticket_from(items[i].second);
-    if (!item) return item.err();
-    visit(json::serialize(json::value(std::move(*item))));
-  }
-  if (items.size() > n && n > 0) return std::optional<std::string>(items[n - 1].first);
-  return std::optional<std::string>();
+  return guarded([&]() -> result<std::optional<std::string>> {
+    // A Scan comes in no useful order: read every page, then take the seats after `after` in
+    // byte order. Costs a full read per page of the API; the table is one theatre's tickets.
+    std::vector<std::pair<std::string, boost::json::object>> items;
+    boost::json::object req{{"TableName", opts_.table}, {"ConsistentRead", true}};
+    for (;;) {
+      auto r = client_->call("Scan", req);
+      if (!r) return r.err().to_error();
+      if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
+        for (auto& wire : it->value().get_array())
+          if (wire.is_object())
+            if (std::string seat = seat_in(wire.get_object()); seat > after)
+              items.emplace_back(std::move(seat), std::move(wire.get_object()));
+      auto next = r->find("LastEvaluatedKey");
+      if (next == r->end()) break;
+      req["ExclusiveStartKey"] = next->value();
+    }
+    const std::size_t n = std::min(limit, items.size());
+    std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
+                      [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < n; ++i) {
+      auto item = ticket_from(items[i].second);
+      if (!item) return item.err();
+      visit(json::serialize(json::value(std::move(*item))));
+    }
+    if (items.size() > n && n > 0) return std::optional<std::string>(items[n - 1].first);
+    return std::optional<std::string>();
+  });
 }
 
 result<std::vector<std::string>> dynamodb_store::movies() {
-  std::set<std::string> movies;
-  boost::json::object req{{"TableName", opts_.table},
-                          {"ProjectionExpression", "#movie"},
-                          {"ExpressionAttributeNames", {{"#movie", movie_key}}}};
-  for (;;) {
-    auto r = client_->call("Scan", req);
-    if (!r) return r.err().to_error();
-    if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
-      for (const auto& wire : it->value().get_array()) {
-        auto item = wire.is_object() ? from_item(wire.get_object()) : result<json::object>(json::object());
-        if (!item) return item.err();
-        const json::value* m = item->find(movie_key);
-        if (const std::string* s = m ? m->if_string() : nullptr; s && !s->empty()) movies.insert(*s);
-      }
-    auto next = r->find("LastEvaluatedKey");
-    if (next == r->end()) break;
-    req["ExclusiveStartKey"] = next->value();
-  }
-  return std::vector<std::string>(movies.begin(), movies.end());
+  return guarded([&]() -> result<std::vector<std::string>> {
+    std::set<std::string> movies;
+    boost::json::object req{{"TableName", opts_.table},
+                            {"ProjectionExpression", "#movie"},
+                            {"ExpressionAttributeNames", {{"#movie", movie_key}}}};
+    for (;;) {
+      auto r = client_->call("Scan", req);
+      if (!r) return r.err().to_error();
+      if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
+        for (const auto& wire : it->value().get_array()) {
+          auto item = wire.is_object() ? from_item(wire.get_object()) : result<json::object>(json::object());
+          if (!item) return item.err();
+          const json::value* m = item->find(movie_key);
+          if (const std::string* s = m ? m->if_string() : nullptr; s && !s->empty()) movies.insert(*s);
+        }
+      auto next = r->find("LastEvaluatedKey");
+      if (next == r->end()) break;
+      req["ExclusiveStartKey"] = next->value();
+    }
+    return std::vector<std::string>(movies.begin(), movies.end());
+  });
 }
 
 result<void> dynamodb_store::ping() {
-  auto r = client_->call("DescribeTable", {{"TableName", opts_.table}});
-  if (!r) return r.err().to_error();
-  return ok;
+  return guarded([&]() -> result<void> {
+    auto r = client_->call("DescribeTable", {{"TableName", opts_.table}});
+    if (!r) return r.err().to_error();
+    return ok;
+  });
 }
 
 void dynamodb_store::create(json::object item, completion<void> done) {
-  boost::json::object req{{"TableName", opts_.table},
-                          {"Item", to_item(item)},
-                          {"ConditionExpression", "attribute_not_exists(#seat)"},
-                          {"ExpressionAttributeNames", {{"#seat", seat_key}}}};
-  auto r = client_->call("PutItem", req);
-  if (!r && r.err().is(conditional_check_failed)) return done(error{errc::conflict, "Ticket already exists"});
-  if (!r) return done(write_error(r.err()));
-  done(ok);
+  done(guarded([&]() -> result<void> {
+    boost::json::object req{{"TableName", opts_.table},
+                            {"Item", to_item(item)},
+                            {"ConditionExpression", "attribute_not_exists(#seat)"},
+                            {"ExpressionAttributeNames", {{"#seat", seat_key}}}};
+    auto r = client_->call("PutItem", req);
+    if (!r && r.err().is(conditional_check_failed)) return error{errc::conflict, "Ticket already exists"};
+    if (!r) return write_error(r.err());
+    return ok;
+  }));
 }
 
 void dynamodb_store::remove(std::string seat, completion<json::object> done) {
-  boost::json::object req{{"TableName", opts_.table},
-                          {"Key", key_of(seat)},
-                          {"ConditionExpression", "attribute_exists(#seat)"},
-                          {"ExpressionAttributeNames", {{"#seat", seat_key}}},
-                          {"ReturnValues", "ALL_OLD"}};
-  auto r = client_->call("DeleteItem", req);
-  if (!r && r.err().is(conditional_check_failed)) return done(not_found("Ticket not found"));
-  if (!r) return done(r.err().to_error());
-  auto it = r->find("Attributes");
-  if (it == r->end() || !it->value().is_object()) return done(error{errc::internal, "DeleteItem returned no item"});
-  done(ticket_from(it->value().get_object()));
+  done(guarded([&]() -> result<json::object> {
+    boost::json::object req{{"TableName", opts_.table},
+                            {"Key", key_of(seat)},
+                            {"ConditionExpression", "attribute_exists(#seat)"},
+                            {"ExpressionAttributeNames", {{"#seat", seat_key}}},
+                            {"ReturnValues", "ALL_OLD"}};
+    auto r = client_->call("DeleteItem", req);
+    if (!r && r.err().is(conditional_check_failed)) return not_found("Ticket not found");
+    if (!r) return r.err().to_error();
+    auto it = r->find("Attributes");
+    if (it == r->end() || !it->value().is_object()) return error{errc::internal, "DeleteItem returned no item"};
+    return ticket_from(it->value().get_object());
+  }));
 }
 
 void dynamodb_store::update(update_command cmd, completion<update_outcome> done) {
-  done(cmd.update.is_price_change ? change_price(cmd) : set_attribute(cmd));
+  done(guarded([&] { return cmd.update.is_price_change ? change_price(cmd) : set_attribute(cmd); }));
 }
 
 // One conditional UpdateItem: the old item comes back from the write itself, so nothing is read
@@ -258,7 +280,7 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
 }
 
 void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
-  done(write_metadata(cmd));
+  done(guarded([&] { return write_metadata(cmd); }));
 }
 
 // Stale and missing are remembered as applied is, so a redelivery is a duplicate. A marker there
