@@ -3,9 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "aws/moto_server.hpp"
 #include "dynamodb/dynalite.hpp"
@@ -65,6 +67,23 @@ inline void create_tables(dynamodb::dynamodb_client& client, const aws::settings
        "CreateTable " + s.events_table);
 }
 
+// A new table is CREATING for a moment (dynalite: until its next tick), and refuses requests.
+inline void wait_until_active(dynamodb::dynamodb_client& client, const std::string& table) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto r = client.call("DescribeTable", {{"TableName", table}});
+    must(r, "DescribeTable " + table);
+    const auto& description = r->at("Table").as_object();
+    bool active = description.at("TableStatus") == "ACTIVE";
+    if (auto it = description.find("GlobalSecondaryIndexes"); it != description.end())
+      for (const auto& index : it->value().as_array())
+        active = active && index.as_object().at("IndexStatus") == "ACTIVE";
+    if (active) return;
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(table + " is not ACTIVE after 10 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 // Settings naming a fresh pair of tables on the backend, created.
 template <class Backend>
 aws::settings fresh_tables(const std::shared_ptr<dynamodb::dynamodb_client>& client) {
@@ -73,6 +92,8 @@ aws::settings fresh_tables(const std::shared_ptr<dynamodb::dynamodb_client>& cli
   s.table = "tickets-" + std::to_string(++n);
   s.events_table = s.table + "-events";
   create_tables(*client, s);
+  wait_until_active(*client, s.table);
+  wait_until_active(*client, s.events_table);
   return s;
 }
 
