@@ -190,11 +190,23 @@ TYPED_TEST(DynamoDBStore, ARedeliveryIsADuplicateWhateverTheFirstOutcome) {
   EXPECT_EQ(processed, 1);
 }
 
-TYPED_TEST(DynamoDBStore, NumbersKeepEveryDigit) {
+TYPED_TEST(DynamoDBStore, ValuesKeepEveryDigitAndEveryType) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
-               R"("Tiny":1e-130,"Huge":9.99e125,"Nested":{"a":[0.10,{"b":-0}]}})");
+               R"("Tiny":1e-130,"Huge":9.99e125,"Nested":{"a":[0.10,{"b":-0}]},"Empty":["",{},[]],"None":null})");
   EXPECT_EQ(**this->store->get("s"), R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
-                                     R"("Tiny":1E-130,"Huge":9.99E+125,"Nested":{"a":[0.1,{"b":0}]}})");
+                                     R"("Tiny":1E-130,"Huge":9.99E+125,"Nested":{"a":[0.1,{"b":0}]},"Empty":["",{},[]],"None":null})");
+}
+
+// Names are placeholders in every expression: a dot or a reserved word is just a name.
+TYPED_TEST(DynamoDBStore, AnyAttributeNameCanBeUpdated) {
+  this->create(R"({"Theatre-Seat":"s","Movie":"Dune"})");
+  for (const char* name : {"Row.Number", "Size", "#x", ":v", "a b"}) {
+    update_command cmd{{"s", name, json::value(true), false}, "t", ""};
+    auto r = wait_for<update_outcome>([&](auto done) { this->store->update(std::move(cmd), done); });
+    ASSERT_TRUE(r) << name << ": " << r.err().message;
+  }
+  EXPECT_EQ(**this->store->get("s"),
+            R"({"Theatre-Seat":"s","Movie":"Dune","Row.Number":true,"Size":true,"#x":true,":v":true,"a b":true})");
 }
 
 TYPED_TEST(DynamoDBStore, ReadsWhatThePythonServiceWrote) {
