@@ -79,6 +79,20 @@ class update_expression {
   int count_ = 0;
 };
 
+// The item an UpdateItem with ReturnValues ALL_NEW left, when it differs from `item` (what the
+// write was computed from): then `item` and `text` become it, and the answer is true.
+bool stored_as(const boost::json::object& response, json::object& item, std::string& text) {
+  auto it = response.find("Attributes");
+  if (it == response.end() || !it->value().is_object()) return false;
+  auto stored = ticket_from(it->value().get_object());
+  if (!stored) return false;
+  std::string stored_text = json::serialize(json::value(*stored));
+  if (stored_text == text) return false;
+  item = std::move(*stored);
+  text = std::move(stored_text);
+  return true;
+}
+
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
 template <class F>
 auto guarded(F&& f) -> decltype(f()) {
@@ -265,9 +279,18 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
     } else {
       condition += "attribute_not_exists(" + price + ")";
     }
-    auto r = client_->call("UpdateItem", x.request(opts_.table, cmd.update.seat, condition));
+    auto req = x.request(opts_.table, cmd.update.seat, condition);
+    req["ReturnValues"] = "ALL_NEW";
+    auto r = client_->call("UpdateItem", req);
     if (r) {
-      if (auto promoted = outbox_.promote(cmd.event_id); !promoted)  // a relay will promote it
+      // Another attribute may have changed since the read: the reply and the event carry the
+      // item as this write left it.
+      std::string event_json = stored_as(*r, out.new_item, out.new_item_json)
+                                   ? with_updated_item(price_change_initiated_fields(cmd.event_id, out.old_item,
+                                                                                     out.new_item, cmd.now),
+                                                       out.new_item_json)
+                                   : std::string();
+      if (auto promoted = outbox_.promote(cmd.event_id, event_json); !promoted)  // a relay will promote it
         log_line("warn", "price change event left prepared", {{"eventId", cmd.event_id}, {"reason", promoted.err().message}});
       return out;
     }
@@ -323,7 +346,9 @@ result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& 
     x.value(":expected", e.new_price);
     std::string condition = "attribute_exists(" + x.placeholder(std::string(seat_key)) + ") AND " +
                             x.placeholder(std::string(price_key)) + " = :expected";
-    auto r = client_->call("UpdateItem", x.request(opts_.table, e.seat, condition));
+    auto req = x.request(opts_.table, e.seat, condition);
+    req["ReturnValues"] = "ALL_NEW";
+    auto r = client_->call("UpdateItem", req);
     if (!r) {
       if (state_of(r.err()) == write_state::refused) (void)outbox_.discard(id);
       if (r.err().is(conditional_check_failed)) continue;  // deleted or repriced since the read
@@ -335,7 +360,10 @@ result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& 
       (void)outbox_.discard(id);
       return metadata_outcome::duplicate;
     }
-    if (auto promoted = outbox_.promote(id); !promoted)
+    std::string event_json = stored_as(*r, updated, updated_json)
+                                 ? with_updated_item(price_change_processed_fields(id, e, updated, cmd.now), updated_json)
+                                 : std::string();
+    if (auto promoted = outbox_.promote(id, event_json); !promoted)
       log_line("warn", "price change processed event left prepared", {{"eventId", id}, {"reason", promoted.err().message}});
     return metadata_outcome::applied;
   }

@@ -53,13 +53,17 @@ result<void> outbox_table::prepare(const std::string& event_id, std::string_view
   return ok;
 }
 
-result<void> outbox_table::promote(const std::string& event_id) {
+result<void> outbox_table::promote(const std::string& event_id, const std::string& event_json) {
   boost::json::object req{{"TableName", table_},
                           {"Key", key_of(event_id)},
-                          {"UpdateExpression", "SET #status = :pending"},
+                          {"UpdateExpression", event_json.empty() ? "SET #status = :pending" : "SET #status = :pending, #event = :event"},
                           {"ConditionExpression", "#status = :prepared"},
                           {"ExpressionAttributeNames", {{"#status", "status"}}},
                           {"ExpressionAttributeValues", {{":pending", S(status_pending)}, {":prepared", S(status_prepared)}}}};
+  if (!event_json.empty()) {
+    req["ExpressionAttributeNames"].as_object()["#event"] = "event";
+    req["ExpressionAttributeValues"].as_object()[":event"] = S(event_json);
+  }
   auto r = client_->call("UpdateItem", req);
   if (!r && !r.err().is(conditional_check_failed)) return r.err().to_error();
   return ok;  // a failed condition: a relay resolved it already

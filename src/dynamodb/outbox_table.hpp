@@ -52,8 +52,9 @@ class outbox_table {
 
   // Stores the event as prepared (again, if a try before left it so).
   result<void> prepare(const std::string& event_id, std::string_view event_type, const std::string& event_json);
-  // prepared -> pending: the relay's to deliver.
-  result<void> promote(const std::string& event_id);
+  // prepared -> pending: the relay's to deliver. `event_json`, when given, replaces the text
+  // prepared: the item as the write actually left it.
+  result<void> promote(const std::string& event_id, const std::string& event_json = {});
   // Drops a prepared event whose write did not happen.
   result<void> discard(const std::string& event_id);
 
