@@ -76,6 +76,14 @@ class DynamoDBStore : public ::testing::Test {
 using Backends = ::testing::Types<moto_backend, dynalite_backend>;
 TYPED_TEST_SUITE(DynamoDBStore, Backends, backend_names);
 
+// Races are dynalite's alone: moto's update_item reads the item, evaluates the condition and
+// writes with no lock between, so two concurrent conditional writes can both pass there (seen:
+// two price changes from the same old price), which DynamoDB and dynalite (a lock per item)
+// never allow.
+template <class Backend>
+class DynamoDBConcurrency : public DynamoDBStore<Backend> {};
+TYPED_TEST_SUITE(DynamoDBConcurrency, ::testing::Types<dynalite_backend>, backend_names);
+
 TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
@@ -113,7 +121,7 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   EXPECT_EQ(marker.find("pending"), nullptr);  // not an event: never relayed
 }
 
-TYPED_TEST(DynamoDBStore, ConcurrentPriceChangesEachSeeThePriceTheyReplace) {
+TYPED_TEST(DynamoDBConcurrency, ConcurrentPriceChangesEachSeeThePriceTheyReplace) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":100})");
   constexpr int writers = 8;
   std::vector<std::thread> threads;
@@ -141,7 +149,7 @@ TYPED_TEST(DynamoDBStore, ConcurrentPriceChangesEachSeeThePriceTheyReplace) {
 }
 
 // A read-then-write update would put back a ticket deleted between its read and its write.
-TYPED_TEST(DynamoDBStore, AConcurrentDeleteIsNeverUndone) {
+TYPED_TEST(DynamoDBConcurrency, AConcurrentDeleteIsNeverUndone) {
   constexpr int rounds = 15;
   for (int i = 0; i < rounds; ++i) {
     std::string seat("s"), id("evt-");  // appended to: GCC 12 warns wrongly on "s" + string
