@@ -9,7 +9,9 @@ error malformed(std::string_view why) {
   return {errc::internal, "DynamoDB returned a malformed AttributeValue: " + std::string(why)};
 }
 
-std::string text_of(const boost::json::string& s) { return std::string(s.data(), s.size()); }
+std::string text_of(const boost::json::string& s) {
+  return std::string(s.data(), s.size());
+}
 
 result<json::value> number_from(const boost::json::value& n) {
   const auto* s = n.if_string();

@@ -55,7 +55,8 @@ call_error error_from(int status, const std::string& body) {
     for (const auto& r : it->value().get_array()) {
       if (!r.is_object()) continue;
       const auto& ro = r.get_object();
-      e.cancellation_reasons.push_back({string_member(ro, "Code"), string_member(ro, "Message"), object_member(ro, "Item")});
+      e.cancellation_reasons.push_back(
+          {string_member(ro, "Code"), string_member(ro, "Message"), object_member(ro, "Item")});
     }
   }
   return e;
@@ -66,7 +67,8 @@ call_error error_from(int status, const std::string& body) {
 error call_error::to_error() const {
   if (http_status == 400 && type == "ValidationException")
     return {errc::bad_request, "DynamoDB refused the request: " + message};
-  return {errc::unavailable, "Store failure: " + (type.empty() ? std::string("DynamoDB") : type) + ": " + message};
+  return {errc::unavailable,
+          "Store failure: " + (type.empty() ? std::string("DynamoDB") : type) + ": " + message};
 }
 
 dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, aws::http_limits http)
@@ -94,7 +96,8 @@ call_result dynamodb_client::attempt(std::string_view op, const std::string& bod
     boost::json::parse_options opts;
     opts.max_depth = max_response_depth;
     auto parsed = boost::json::parse(resp->body, ec, {}, opts);
-    if (ec || !parsed.is_object()) return call_error{"InternalServerError", "response is not a JSON object", 500, {}, {}};
+    if (ec || !parsed.is_object())
+      return call_error{"InternalServerError", "response is not a JSON object", 500, {}, {}};
     return std::move(parsed.get_object());
   } catch (const std::exception& e) {
     return call_error{"", std::string("client failure: ") + e.what(), 0, {}, {}};

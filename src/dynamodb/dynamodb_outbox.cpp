@@ -40,7 +40,9 @@ auto guarded(F&& f) -> decltype(f()) {
 
 dynamodb_outbox::dynamodb_outbox(std::shared_ptr<dynamodb_client> client, std::string events_table,
                                  std::string tickets_table, relay_limits limits)
-    : outbox_(std::move(client), std::move(events_table)), tickets_table_(std::move(tickets_table)), limits_(limits) {}
+    : outbox_(std::move(client), std::move(events_table)),
+      tickets_table_(std::move(tickets_table)),
+      limits_(limits) {}
 
 result<relay_report> dynamodb_outbox::relay(event_publisher& publisher, std::size_t limit) {
   return guarded([&]() -> result<relay_report> {
@@ -90,7 +92,8 @@ result<relay_report> dynamodb_outbox::relay_one(const std::string& event_id, eve
   });
 }
 
-result<void> dynamodb_outbox::settle(const outbox_record& rec, event_publisher& publisher, relay_report& report) {
+result<void> dynamodb_outbox::settle(const outbox_record& rec, event_publisher& publisher,
+                                     relay_report& report) {
   std::string from = rec.status;
   if (from == status_prepared) {
     auto landed = write_landed(rec);
@@ -112,9 +115,10 @@ result<void> dynamodb_outbox::settle(const outbox_record& rec, event_publisher& 
   }
   const long long attempts = rec.attempts + 1;
   if (published.err().code == errc::bad_request || attempts >= limits_.max_attempts) {
-    std::string reason = published.err().code == errc::bad_request
-                             ? published.err().message
-                             : "gave up after " + std::to_string(attempts) + " attempts: " + published.err().message;
+    std::string reason =
+        published.err().code == errc::bad_request
+            ? published.err().message
+            : "gave up after " + std::to_string(attempts) + " attempts: " + published.err().message;
     auto marked = outbox_.mark_dead(rec.event_id, from, attempts, reason);
     if (!marked) return marked.err();
     log_line("error", "outbox parked an event as dead", {{"eventId", rec.event_id}, {"reason", reason}});
@@ -149,7 +153,8 @@ result<bool> dynamodb_outbox::write_landed(const outbox_record& rec) {
   const json::value* when = member(*event, "timestamp");
   if (!seat || !seat->if_string() || !price || !when) return false;
   boost::json::object key{{std::string(seat_key), {{"S", *seat->if_string()}}}};
-  auto r = outbox_.client().call("GetItem", {{"TableName", tickets_table_}, {"Key", std::move(key)}, {"ConsistentRead", true}});
+  auto r = outbox_.client().call(
+      "GetItem", {{"TableName", tickets_table_}, {"Key", std::move(key)}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return false;

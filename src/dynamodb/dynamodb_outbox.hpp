@@ -30,8 +30,8 @@ struct relay_limits {
 
 class dynamodb_outbox {
  public:
-  dynamodb_outbox(std::shared_ptr<dynamodb_client> client, std::string events_table, std::string tickets_table,
-                  relay_limits limits = {});
+  dynamodb_outbox(std::shared_ptr<dynamodb_client> client, std::string events_table,
+                  std::string tickets_table, relay_limits limits = {});
 
   // Settles up to `limit` events, oldest first.
   result<relay_report> relay(event_publisher& publisher, std::size_t limit);

@@ -10,9 +10,13 @@
 namespace tb::dynamodb {
 namespace {
 
-boost::json::object S(std::string_view s) { return {{"S", s}}; }
+boost::json::object S(std::string_view s) {
+  return {{"S", s}};
+}
 
-boost::json::object key_of(std::string_view seat) { return {{std::string(seat_key), S(seat)}}; }
+boost::json::object key_of(std::string_view seat) {
+  return {{std::string(seat_key), S(seat)}};
+}
 
 // The seat first, as the ticket was created; DynamoDB does not promise its attributes' order.
 result<json::object> ticket_from(const boost::json::object& wire) {
@@ -61,9 +65,12 @@ class update_expression {
     names_[n] = name;
     return n;
   }
-  void value(const std::string& placeholder, const json::value& v) { values_[placeholder] = to_attribute_value(v); }
+  void value(const std::string& placeholder, const json::value& v) {
+    values_[placeholder] = to_attribute_value(v);
+  }
 
-  boost::json::object request(const std::string& table, std::string_view seat, const std::string& condition) const {
+  boost::json::object request(const std::string& table, std::string_view seat,
+                              const std::string& condition) const {
     boost::json::object req{{"TableName", table},
                             {"Key", key_of(seat)},
                             {"UpdateExpression", set_ + remove_},
@@ -109,7 +116,8 @@ dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options 
     : client_(client), opts_(std::move(opts)), outbox_(std::move(client), opts_.events_table) {}
 
 result<std::optional<json::object>> dynamodb_store::read(const std::string& seat) {
-  auto r = client_->call("GetItem", {{"TableName", opts_.table}, {"Key", key_of(seat)}, {"ConsistentRead", true}});
+  auto r =
+      client_->call("GetItem", {{"TableName", opts_.table}, {"Key", key_of(seat)}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return std::optional<json::object>();
@@ -215,7 +223,8 @@ void dynamodb_store::remove(std::string seat, completion<json::object> done) {
     if (!r && r.err().is(conditional_check_failed)) return not_found("Ticket not found");
     if (!r) return r.err().to_error();
     auto it = r->find("Attributes");
-    if (it == r->end() || !it->value().is_object()) return error{errc::internal, "DeleteItem returned no item"};
+    if (it == r->end() || !it->value().is_object())
+      return error{errc::internal, "DeleteItem returned no item"};
     return ticket_from(it->value().get_object());
   }));
 }
@@ -229,7 +238,8 @@ void dynamodb_store::update(update_command cmd, completion<update_outcome> done)
 result<update_outcome> dynamodb_store::set_attribute(const update_command& cmd) {
   update_expression x;
   x.assign(cmd.update.key, cmd.update.value);
-  auto req = x.request(opts_.table, cmd.update.seat, "attribute_exists(" + x.placeholder(std::string(seat_key)) + ")");
+  auto req = x.request(opts_.table, cmd.update.seat,
+                       "attribute_exists(" + x.placeholder(std::string(seat_key)) + ")");
   req["ReturnValues"] = "ALL_OLD";
   auto r = client_->call("UpdateItem", req);
   if (!r && r.err().is(conditional_check_failed)) return not_found("Ticket not found");
@@ -260,7 +270,9 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
     if (auto size = check_item_size(out.new_item_json.size()); !size) return size.err();
 
     auto fields = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
-    if (auto p = outbox_.prepare(cmd.event_id, price_change_initiated, with_updated_item(fields, out.new_item_json)); !p)
+    if (auto p = outbox_.prepare(cmd.event_id, price_change_initiated,
+                                 with_updated_item(fields, out.new_item_json));
+        !p)
       return p.err();
 
     // What apply_price_change sets and removes.
@@ -286,12 +298,13 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
       // Another attribute may have changed since the read: the reply and the event carry the
       // item as this write left it.
       std::string event_json = stored_as(*r, out.new_item, out.new_item_json)
-                                   ? with_updated_item(price_change_initiated_fields(cmd.event_id, out.old_item,
-                                                                                     out.new_item, cmd.now),
+                                   ? with_updated_item(price_change_initiated_fields(
+                                                           cmd.event_id, out.old_item, out.new_item, cmd.now),
                                                        out.new_item_json)
                                    : std::string();
       if (auto promoted = outbox_.promote(cmd.event_id, event_json); !promoted)  // a relay will promote it
-        log_line("warn", "price change event left prepared", {{"eventId", cmd.event_id}, {"reason", promoted.err().message}});
+        log_line("warn", "price change event left prepared",
+                 {{"eventId", cmd.event_id}, {"reason", promoted.err().message}});
       return out;
     }
     // Refused: the ticket is as it was, and the event must go. No answer: the write may have
@@ -360,11 +373,13 @@ result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& 
       (void)outbox_.discard(id);
       return metadata_outcome::duplicate;
     }
-    std::string event_json = stored_as(*r, updated, updated_json)
-                                 ? with_updated_item(price_change_processed_fields(id, e, updated, cmd.now), updated_json)
-                                 : std::string();
+    std::string event_json =
+        stored_as(*r, updated, updated_json)
+            ? with_updated_item(price_change_processed_fields(id, e, updated, cmd.now), updated_json)
+            : std::string();
     if (auto promoted = outbox_.promote(id, event_json); !promoted)
-      log_line("warn", "price change processed event left prepared", {{"eventId", id}, {"reason", promoted.err().message}});
+      log_line("warn", "price change processed event left prepared",
+               {{"eventId", id}, {"reason", promoted.err().message}});
     return metadata_outcome::applied;
   }
   return error{errc::unavailable, "Store failure: the price kept changing during the handling"};

@@ -9,10 +9,16 @@ namespace {
 
 constexpr std::string_view handled_prefix = "handled#";
 
-boost::json::object S(std::string_view s) { return {{"S", s}}; }
-boost::json::object N(long long n) { return {{"N", std::to_string(n)}}; }
+boost::json::object S(std::string_view s) {
+  return {{"S", s}};
+}
+boost::json::object N(long long n) {
+  return {{"N", std::to_string(n)}};
+}
 
-boost::json::object key_of(std::string_view event_id) { return {{"eventId", S(event_id)}}; }
+boost::json::object key_of(std::string_view event_id) {
+  return {{"eventId", S(event_id)}};
+}
 
 std::string text(const boost::json::object& item, std::string_view name, std::string_view type = "S") {
   auto it = item.find(name);
@@ -23,7 +29,9 @@ std::string text(const boost::json::object& item, std::string_view name, std::st
   return std::string(v->value().get_string());
 }
 
-std::string now_text() { return iso8601(std::chrono::system_clock::now()); }
+std::string now_text() {
+  return iso8601(std::chrono::system_clock::now());
+}
 
 }  // namespace
 
@@ -37,9 +45,12 @@ outbox_table::outbox_table(std::shared_ptr<dynamodb_client> client, std::string 
 
 result<void> outbox_table::prepare(const std::string& event_id, std::string_view event_type,
                                    const std::string& event_json) {
-  boost::json::object item{{"eventId", S(event_id)},   {"event", S(event_json)},
-                           {"eventType", S(event_type)}, {"status", S(status_prepared)},
-                           {"recordedAt", S(now_text())}, {"attempts", N(0)},
+  boost::json::object item{{"eventId", S(event_id)},
+                           {"event", S(event_json)},
+                           {"eventType", S(event_type)},
+                           {"status", S(status_prepared)},
+                           {"recordedAt", S(now_text())},
+                           {"attempts", N(0)},
                            {"pending", S("1")}};
   boost::json::object req{{"TableName", table_},
                           {"Item", std::move(item)},
@@ -54,12 +65,14 @@ result<void> outbox_table::prepare(const std::string& event_id, std::string_view
 }
 
 result<void> outbox_table::promote(const std::string& event_id, const std::string& event_json) {
-  boost::json::object req{{"TableName", table_},
-                          {"Key", key_of(event_id)},
-                          {"UpdateExpression", event_json.empty() ? "SET #status = :pending" : "SET #status = :pending, #event = :event"},
-                          {"ConditionExpression", "#status = :prepared"},
-                          {"ExpressionAttributeNames", {{"#status", "status"}}},
-                          {"ExpressionAttributeValues", {{":pending", S(status_pending)}, {":prepared", S(status_prepared)}}}};
+  boost::json::object req{
+      {"TableName", table_},
+      {"Key", key_of(event_id)},
+      {"UpdateExpression",
+       event_json.empty() ? "SET #status = :pending" : "SET #status = :pending, #event = :event"},
+      {"ConditionExpression", "#status = :prepared"},
+      {"ExpressionAttributeNames", {{"#status", "status"}}},
+      {"ExpressionAttributeValues", {{":pending", S(status_pending)}, {":prepared", S(status_prepared)}}}};
   if (!event_json.empty()) {
     req["ExpressionAttributeNames"].as_object()["#event"] = "event";
     req["ExpressionAttributeValues"].as_object()[":event"] = S(event_json);
@@ -81,13 +94,15 @@ result<void> outbox_table::discard(const std::string& event_id) {
 }
 
 result<std::optional<outbox_record>> outbox_table::get(const std::string& event_id) {
-  auto r = client_->call("GetItem", {{"TableName", table_}, {"Key", key_of(event_id)}, {"ConsistentRead", true}});
+  auto r =
+      client_->call("GetItem", {{"TableName", table_}, {"Key", key_of(event_id)}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return std::optional<outbox_record>();
   const auto& item = it->value().get_object();
-  outbox_record rec{event_id, text(item, "event"), text(item, "eventType"), text(item, "status"),
-                    text(item, "recordedAt"), 0, text(item, "reason")};
+  outbox_record rec{
+      event_id, text(item, "event"), text(item, "eventType"), text(item, "status"), text(item, "recordedAt"),
+      0,        text(item, "reason")};
   try {
     rec.attempts = std::stoll(text(item, "attempts", "N"));
   } catch (const std::exception&) {
@@ -96,7 +111,8 @@ result<std::optional<outbox_record>> outbox_table::get(const std::string& event_
   return std::optional<outbox_record>(std::move(rec));
 }
 
-result<bool> outbox_table::settle(const std::string& event_id, std::string_view from, boost::json::object req) {
+result<bool> outbox_table::settle(const std::string& event_id, std::string_view from,
+                                  boost::json::object req) {
   req["TableName"] = table_;
   req["Key"] = key_of(event_id);
   req["ConditionExpression"] = "#status = :from";
@@ -117,10 +133,12 @@ result<bool> outbox_table::mark_delivered(const std::string& event_id, std::stri
 
 result<bool> outbox_table::mark_dead(const std::string& event_id, std::string_view from, long long attempts,
                                      const std::string& reason) {
-  return settle(event_id, from,
-                {{"UpdateExpression", "SET #status = :dead, attempts = :attempts, reason = :reason REMOVE #pending"},
-                 {"ExpressionAttributeNames", {{"#pending", "pending"}}},
-                 {"ExpressionAttributeValues", {{":dead", S(status_dead)}, {":attempts", N(attempts)}, {":reason", S(reason)}}}});
+  return settle(
+      event_id, from,
+      {{"UpdateExpression", "SET #status = :dead, attempts = :attempts, reason = :reason REMOVE #pending"},
+       {"ExpressionAttributeNames", {{"#pending", "pending"}}},
+       {"ExpressionAttributeValues",
+        {{":dead", S(status_dead)}, {":attempts", N(attempts)}, {":reason", S(reason)}}}});
 }
 
 result<bool> outbox_table::mark_attempt(const std::string& event_id, long long attempts) {
@@ -132,7 +150,8 @@ result<bool> outbox_table::mark_attempt(const std::string& event_id, long long a
 
 result<std::optional<handled_marker>> outbox_table::marker(const std::string& event_id) {
   auto key = key_of(std::string(handled_prefix) + event_id);
-  auto r = client_->call("GetItem", {{"TableName", table_}, {"Key", std::move(key)}, {"ConsistentRead", true}});
+  auto r =
+      client_->call("GetItem", {{"TableName", table_}, {"Key", std::move(key)}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return std::optional<handled_marker>();
@@ -140,7 +159,8 @@ result<std::optional<handled_marker>> outbox_table::marker(const std::string& ev
   return std::optional<handled_marker>(handled_marker{text(item, "outcome"), text(item, "processedEventId")});
 }
 
-result<std::optional<handled_marker>> outbox_table::remember(const std::string& event_id, std::string_view outcome,
+result<std::optional<handled_marker>> outbox_table::remember(const std::string& event_id,
+                                                             std::string_view outcome,
                                                              const std::string& processed_event_id) {
   boost::json::object item{{"eventId", S(std::string(handled_prefix) + event_id)}, {"outcome", S(outcome)}};
   if (!processed_event_id.empty()) item["processedEventId"] = S(processed_event_id);

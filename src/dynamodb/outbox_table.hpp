@@ -51,7 +51,8 @@ class outbox_table {
   outbox_table(std::shared_ptr<dynamodb_client> client, std::string table);
 
   // Stores the event as prepared (again, if a try before left it so).
-  result<void> prepare(const std::string& event_id, std::string_view event_type, const std::string& event_json);
+  result<void> prepare(const std::string& event_id, std::string_view event_type,
+                       const std::string& event_json);
   // prepared -> pending: the relay's to deliver. `event_json`, when given, replaces the text
   // prepared: the item as the write actually left it.
   result<void> promote(const std::string& event_id, const std::string& event_json = {});
@@ -62,7 +63,8 @@ class outbox_table {
   // Only from `from` (the status read), so two relays do not both settle one event.
   // false when the event was no longer in that status.
   result<bool> mark_delivered(const std::string& event_id, std::string_view from);
-  result<bool> mark_dead(const std::string& event_id, std::string_view from, long long attempts, const std::string& reason);
+  result<bool> mark_dead(const std::string& event_id, std::string_view from, long long attempts,
+                         const std::string& reason);
   result<bool> mark_attempt(const std::string& event_id, long long attempts);
 
   result<std::optional<handled_marker>> marker(const std::string& event_id);

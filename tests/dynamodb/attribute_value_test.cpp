@@ -11,7 +11,9 @@
 namespace tb::test {
 namespace {
 
-std::string wire(std::string_view item_json) { return boost::json::serialize(dynamodb::to_item(obj(item_json))); }
+std::string wire(std::string_view item_json) {
+  return boost::json::serialize(dynamodb::to_item(obj(item_json)));
+}
 
 std::string back(std::string_view wire_json) {
   auto item = dynamodb::from_item(boost::json::parse(wire_json).as_object());
@@ -44,8 +46,9 @@ TEST(AttributeValue, SetsAndBinaryFromThePythonServiceBecomeArraysAndBase64) {
 }
 
 TEST(AttributeValue, MalformedAttributeValuesAreErrorsNotCrashes) {
-  for (const char* bad : {R"({"a":{"N":"abc"}})", R"({"a":{"N":1}})", R"({"a":{"X":"1"}})", R"({"a":{}})",
-                          R"({"a":{"S":"x","N":"1"}})", R"({"a":{"L":{}}})", R"({"a":{"NS":["x"]}})", R"({"a":"x"})"}) {
+  for (const char* bad :
+       {R"({"a":{"N":"abc"}})", R"({"a":{"N":1}})", R"({"a":{"X":"1"}})", R"({"a":{}})",
+        R"({"a":{"S":"x","N":"1"}})", R"({"a":{"L":{}}})", R"({"a":{"NS":["x"]}})", R"({"a":"x"})"}) {
     EXPECT_EQ(back(bad).rfind("error: ", 0), 0u) << bad;
   }
 }

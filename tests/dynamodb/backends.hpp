@@ -47,17 +47,19 @@ inline void must(const dynamodb::call_result& r, const std::string& what) {
 
 // The tables as serverless.yml declares them (see src/dynamodb/outbox_table.hpp).
 inline void create_tables(dynamodb::dynamodb_client& client, const aws::settings& s) {
-  must(client.call("CreateTable", {{"TableName", s.table},
-                                   {"AttributeDefinitions", {{{"AttributeName", "Theatre-Seat"}, {"AttributeType", "S"}}}},
-                                   {"KeySchema", {{{"AttributeName", "Theatre-Seat"}, {"KeyType", "HASH"}}}},
-                                   {"BillingMode", "PAY_PER_REQUEST"}}),
+  must(client.call("CreateTable",
+                   {{"TableName", s.table},
+                    {"AttributeDefinitions", {{{"AttributeName", "Theatre-Seat"}, {"AttributeType", "S"}}}},
+                    {"KeySchema", {{{"AttributeName", "Theatre-Seat"}, {"KeyType", "HASH"}}}},
+                    {"BillingMode", "PAY_PER_REQUEST"}}),
        "CreateTable " + s.table);
   boost::json::array attributes{{{"AttributeName", "eventId"}, {"AttributeType", "S"}},
                                 {{"AttributeName", "pending"}, {"AttributeType", "S"}},
                                 {{"AttributeName", "recordedAt"}, {"AttributeType", "S"}}};
   boost::json::object index{{"IndexName", "pending-index"},
-                            {"KeySchema", {{{"AttributeName", "pending"}, {"KeyType", "HASH"}},
-                                           {{"AttributeName", "recordedAt"}, {"KeyType", "RANGE"}}}},
+                            {"KeySchema",
+                             {{{"AttributeName", "pending"}, {"KeyType", "HASH"}},
+                              {{"AttributeName", "recordedAt"}, {"KeyType", "RANGE"}}}},
                             {"Projection", {{"ProjectionType", "ALL"}}}};
   must(client.call("CreateTable", {{"TableName", s.events_table},
                                    {"AttributeDefinitions", std::move(attributes)},
@@ -79,7 +81,8 @@ inline void wait_until_active(dynamodb::dynamodb_client& client, const std::stri
       for (const auto& index : it->value().as_array())
         active = active && index.as_object().at("IndexStatus") == "ACTIVE";
     if (active) return;
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error(table + " is not ACTIVE after 10 s");
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error(table + " is not ACTIVE after 10 s");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

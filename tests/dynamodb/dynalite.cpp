@@ -48,7 +48,9 @@ int free_loopback_port() {
   return port;
 }
 
-error failure(std::string what) { return {errc::unavailable, "dynalite: " + std::move(what)}; }
+error failure(std::string what) {
+  return {errc::unavailable, "dynalite: " + std::move(what)};
+}
 
 }  // namespace
 
@@ -73,7 +75,9 @@ result<dynalite*> dynalite::shared() {
   return instance->get();
 }
 
-dynalite::~dynalite() { kill_server(); }
+dynalite::~dynalite() {
+  kill_server();
+}
 
 aws::settings dynalite::settings() const {
   aws::settings s;
@@ -89,8 +93,8 @@ aws::settings dynalite::settings() const {
 result<void> dynalite::spawn(int port) {
   const std::string port_text = std::to_string(port);
   // Tables are ACTIVE at once: the tests create one per case.
-  std::vector<std::string> args = {TB_NODE, TB_DYNALITE_CLI, "--host", "127.0.0.1", "--port", port_text,
-                                   "--createTableMs", "0", "--deleteTableMs", "0"};
+  std::vector<std::string> args = {TB_NODE,   TB_DYNALITE_CLI,   "--host", "127.0.0.1",       "--port",
+                                   port_text, "--createTableMs", "0",      "--deleteTableMs", "0"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -124,9 +128,11 @@ result<void> dynalite::wait_until_ready() {
       pid_ = -1;
       return failure("exited before answering (status " + std::to_string(status) + ")");
     }
-    aws::http_request req{"POST", endpoint_ + "/",
-                          {{"Content-Type", "application/x-amz-json-1.0"}, {"X-Amz-Target", "DynamoDB_20120810.ListTables"}},
-                          "{}"};
+    aws::http_request req{
+        "POST",
+        endpoint_ + "/",
+        {{"Content-Type", "application/x-amz-json-1.0"}, {"X-Amz-Target", "DynamoDB_20120810.ListTables"}},
+        "{}"};
     signer.sign(req, std::chrono::system_clock::now());
     auto r = client.send(req);
     if (r && r->status == 200) return ok;

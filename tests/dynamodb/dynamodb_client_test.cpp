@@ -67,8 +67,9 @@ class scripted_server {
         in.append(buf, static_cast<std::size_t>(n));
       }
       ++requests_;
-      const std::string out = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Type: application/x-amz-json-1.0\r\n" +
-                              "Content-Length: " + std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+      const std::string out =
+          "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Type: application/x-amz-json-1.0\r\n" +
+          "Content-Length: " + std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
       [[maybe_unused]] auto written = ::write(c, out.data(), out.size());
       ::close(c);
     }
@@ -84,7 +85,8 @@ class scripted_server {
 constexpr dynamodb::retry_limits fast{3, std::chrono::milliseconds(1), std::chrono::milliseconds(5)};
 
 TEST(DynamoDBClient, ThrottlingAndServerErrorsAreRetriedUpToTheLimit) {
-  scripted_server throttled(400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"})");
+  scripted_server throttled(
+      400, R"({"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"})");
   dynamodb::dynamodb_client client(throttled.settings(), fast);
   auto r = client.call("GetItem", {{"TableName", "t"}});
   ASSERT_FALSE(r);
@@ -102,7 +104,8 @@ TEST(DynamoDBClient, ThrottlingAndServerErrorsAreRetriedUpToTheLimit) {
 }
 
 TEST(DynamoDBClient, ARefusalIsNotRetried) {
-  scripted_server refusing(400, R"({"__type":"com.amazon.coral.validate#ValidationException","message":"bad"})");
+  scripted_server refusing(400,
+                           R"({"__type":"com.amazon.coral.validate#ValidationException","message":"bad"})");
   dynamodb::dynamodb_client client(refusing.settings(), fast);
   auto r = client.call("PutItem", {{"TableName", "t"}});
   ASSERT_FALSE(r);
@@ -114,7 +117,10 @@ TEST(DynamoDBClient, ARefusalIsNotRetried) {
 TEST(DynamoDBClient, NoServerIsATransportFailureAfterTheRetries) {
   aws::settings s;
   s.region = "us-east-1";
-  { scripted_server gone(200, "{}"); s = gone.settings(); }  // its port is closed now
+  {
+    scripted_server gone(200, "{}");
+    s = gone.settings();
+  }  // its port is closed now
   dynamodb::dynamodb_client client(s, fast);
   auto r = client.call("GetItem", {{"TableName", "t"}});
   ASSERT_FALSE(r);
@@ -147,16 +153,18 @@ TYPED_TEST(DynamoDBClientOn, AFailedConditionIsTypedAndCarriesNoRetry) {
 TEST(DynamoDBClient, ATransactionsCancellationReasonsAreKeptInOrder) {
   auto client = client_for<moto_backend>();
   auto tables = fresh_tables<moto_backend>(client);
-  must(client->call("PutItem", {{"TableName", tables.table}, {"Item", {{"Theatre-Seat", {{"S", "a"}}}, {"Price", {{"N", "1"}}}}}}),
+  must(client->call("PutItem", {{"TableName", tables.table},
+                                {"Item", {{"Theatre-Seat", {{"S", "a"}}}, {"Price", {{"N", "1"}}}}}}),
        "PutItem");
   boost::json::array items{
       {{"Put", {{"TableName", tables.table}, {"Item", {{"Theatre-Seat", {{"S", "b"}}}}}}}},
-      {{"Update", {{"TableName", tables.table},
-                   {"Key", {{"Theatre-Seat", {{"S", "a"}}}}},
-                   {"UpdateExpression", "SET Price = :p"},
-                   {"ConditionExpression", "Price = :old"},
-                   {"ExpressionAttributeValues", {{":p", {{"N", "3"}}}, {":old", {{"N", "2"}}}}},
-                   {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}}}}};
+      {{"Update",
+        {{"TableName", tables.table},
+         {"Key", {{"Theatre-Seat", {{"S", "a"}}}}},
+         {"UpdateExpression", "SET Price = :p"},
+         {"ConditionExpression", "Price = :old"},
+         {"ExpressionAttributeValues", {{":p", {{"N", "3"}}}, {":old", {{"N", "2"}}}}},
+         {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}}}}};
   auto r = client->call("TransactWriteItems", {{"TransactItems", std::move(items)}});
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.err().is(dynamodb::transaction_canceled)) << r.err().type;

@@ -44,16 +44,21 @@ class DynamoDBOutbox : public ::testing::Test {
   void SetUp() override {
     client = client_for<Backend>();
     tables = fresh_tables<Backend>(client);
-    store = std::make_unique<dynamodb::dynamodb_store>(client, dynamodb::dynamodb_store::options{tables.table, tables.events_table});
+    store = std::make_unique<dynamodb::dynamodb_store>(
+        client, dynamodb::dynamodb_store::options{tables.table, tables.events_table});
     outbox = std::make_unique<dynamodb::dynamodb_outbox>(client, tables.events_table, tables.table, limits);
-    ASSERT_TRUE(wait_for<void>([&](auto done) { store->create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+    ASSERT_TRUE(wait_for<void>(
+        [&](auto done) { store->create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
   }
   void change_price(std::string_view price, std::string id) {
-    update_command cmd{{"s", "Price", json::value(*decimal::parse(price)), true}, "2026-01-01T00:00:00.000Z", std::move(id)};
+    update_command cmd{
+        {"s", "Price", json::value(*decimal::parse(price)), true}, "2026-01-01T00:00:00.000Z", std::move(id)};
     ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { store->update(std::move(cmd), done); }));
   }
   json::object record(const std::string& id) {
-    auto r = client->call("GetItem", {{"TableName", tables.events_table}, {"Key", {{"eventId", {{"S", id}}}}}, {"ConsistentRead", true}});
+    auto r = client->call(
+        "GetItem",
+        {{"TableName", tables.events_table}, {"Key", {{"eventId", {{"S", id}}}}}, {"ConsistentRead", true}});
     must(r, "GetItem");
     if (!r->contains("Item")) return {};
     return *dynamodb::from_item(r->at("Item").as_object());

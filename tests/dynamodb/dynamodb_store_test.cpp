@@ -22,7 +22,8 @@ struct store_traits<dynamodb_adapter<Backend>> {
   static std::unique_ptr<ticket_store> make() {
     auto client = client_for<Backend>();
     auto s = fresh_tables<Backend>(client);
-    return std::make_unique<dynamodb::dynamodb_store>(client, dynamodb::dynamodb_store::options{s.table, s.events_table});
+    return std::make_unique<dynamodb::dynamodb_store>(
+        client, dynamodb::dynamodb_store::options{s.table, s.events_table});
   }
 };
 
@@ -38,7 +39,8 @@ class DynamoDBStore : public ::testing::Test {
   void SetUp() override {
     client = client_for<Backend>();
     tables = fresh_tables<Backend>(client);
-    store = std::make_unique<dynamodb::dynamodb_store>(client, dynamodb::dynamodb_store::options{tables.table, tables.events_table});
+    store = std::make_unique<dynamodb::dynamodb_store>(
+        client, dynamodb::dynamodb_store::options{tables.table, tables.events_table});
   }
 
   // Every item of a table, as JSON objects keyed by their key attribute.
@@ -53,11 +55,17 @@ class DynamoDBStore : public ::testing::Test {
     return out;
   }
   result<update_outcome> change_price(const std::string& seat, std::string_view price, std::string id) {
-    update_command cmd{{seat, "Price", json::value(*decimal::parse(price)), true}, "2026-01-01T00:00:00.000Z", std::move(id)};
+    update_command cmd{{seat, "Price", json::value(*decimal::parse(price)), true},
+                       "2026-01-01T00:00:00.000Z",
+                       std::move(id)};
     return wait_for<update_outcome>([&](auto done) { store->update(std::move(cmd), done); });
   }
   result<metadata_outcome> metadata(const std::string& seat, std::string_view new_price, std::string id) {
-    price_change_event e{std::move(id), seat, json::value("Dune"), *decimal::parse("10"), *decimal::parse(new_price),
+    price_change_event e{std::move(id),
+                         seat,
+                         json::value("Dune"),
+                         *decimal::parse("10"),
+                         *decimal::parse(new_price),
                          "2026-01-01T00:00:00.000Z"};
     metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", "processed-" + std::to_string(++handled)};
     return wait_for<metadata_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
@@ -94,8 +102,8 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   std::vector<std::string> names;
   for (const auto& [name, v] : tickets["s"]) names.push_back(name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeTimestamp", "Movie",
-                                             "PreviousPrice", "Price", "Theatre-Seat"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeTimestamp",
+                                             "Movie", "PreviousPrice", "Price", "Theatre-Seat"}));
   EXPECT_EQ(**this->store->get("s"), R"({"Theatre-Seat":"s","Movie":"Dune","Price":8,"PreviousPrice":10,)"
                                      R"("LastPriceChangeTimestamp":"2026-01-01T00:00:01.000Z",)"
                                      R"("DiscountPercentage":20,"IsDiscounted":true})");
@@ -107,11 +115,13 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   EXPECT_EQ(*initiated.find("status"), json::value("pending"));
   EXPECT_EQ(*initiated.find("pending"), json::value("1"));
   EXPECT_EQ(*initiated.find("attempts"), json::value(decimal()));
-  EXPECT_EQ(initiated.find("recordedAt")->if_string()->size(), std::string("2026-01-01T00:00:00.000Z").size());
-  EXPECT_EQ(*initiated.find("event")->if_string(),
-            R"({"eventType":"PriceChangeInitiated","eventId":"evt-1","theatreSeat":"s","movie":"Dune","oldPrice":10,)"
-            R"("newPrice":8,"timestamp":"2026-01-01T00:00:00.000Z","updatedItem":{"Theatre-Seat":"s","Movie":"Dune",)"
-            R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z"}})");
+  EXPECT_EQ(initiated.find("recordedAt")->if_string()->size(),
+            std::string("2026-01-01T00:00:00.000Z").size());
+  EXPECT_EQ(
+      *initiated.find("event")->if_string(),
+      R"({"eventType":"PriceChangeInitiated","eventId":"evt-1","theatreSeat":"s","movie":"Dune","oldPrice":10,)"
+      R"("newPrice":8,"timestamp":"2026-01-01T00:00:00.000Z","updatedItem":{"Theatre-Seat":"s","Movie":"Dune",)"
+      R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z"}})");
   const json::object& processed = events["processed-1"];
   EXPECT_EQ(*processed.find("eventType"), json::value("PriceChangeProcessed"));
   EXPECT_EQ(*processed.find("status"), json::value("pending"));
@@ -194,15 +204,18 @@ TYPED_TEST(DynamoDBStore, ARedeliveryIsADuplicateWhateverTheFirstOutcome) {
   // Only the one applied handling recorded a PriceChangeProcessed.
   int processed = 0;
   for (auto& [id, e] : this->raw(this->tables.events_table, "eventId"))
-    if (const json::value* type = e.find("eventType"); type && *type == json::value("PriceChangeProcessed")) ++processed;
+    if (const json::value* type = e.find("eventType"); type && *type == json::value("PriceChangeProcessed"))
+      ++processed;
   EXPECT_EQ(processed, 1);
 }
 
 TYPED_TEST(DynamoDBStore, ValuesKeepEveryDigitAndEveryType) {
-  this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
-               R"("Tiny":1e-130,"Huge":9.99e125,"Nested":{"a":[0.10,{"b":-0}]},"Empty":["",{},[]],"None":null})");
-  EXPECT_EQ(**this->store->get("s"), R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
-                                     R"("Tiny":1E-130,"Huge":9.99E+125,"Nested":{"a":[0.1,{"b":0}]},"Empty":["",{},[]],"None":null})");
+  this->create(
+      R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
+      R"("Tiny":1e-130,"Huge":9.99e125,"Nested":{"a":[0.10,{"b":-0}]},"Empty":["",{},[]],"None":null})");
+  EXPECT_EQ(**this->store->get("s"),
+            R"({"Theatre-Seat":"s","Movie":"Dune","Price":12345678901234567890.123456789012345678,)"
+            R"("Tiny":1E-130,"Huge":9.99E+125,"Nested":{"a":[0.1,{"b":0}]},"Empty":["",{},[]],"None":null})");
 }
 
 // Names are placeholders in every expression: a dot or a reserved word is just a name.
@@ -213,8 +226,9 @@ TYPED_TEST(DynamoDBStore, AnyAttributeNameCanBeUpdated) {
     auto r = wait_for<update_outcome>([&](auto done) { this->store->update(std::move(cmd), done); });
     ASSERT_TRUE(r) << name << ": " << r.err().message;
   }
-  EXPECT_EQ(**this->store->get("s"),
-            R"({"Theatre-Seat":"s","Movie":"Dune","Row.Number":true,"Size":true,"#x":true,":v":true,"a b":true})");
+  EXPECT_EQ(
+      **this->store->get("s"),
+      R"({"Theatre-Seat":"s","Movie":"Dune","Row.Number":true,"Size":true,"#x":true,":v":true,"a b":true})");
 }
 
 TYPED_TEST(DynamoDBStore, ReadsWhatThePythonServiceWrote) {
@@ -224,7 +238,8 @@ TYPED_TEST(DynamoDBStore, ReadsWhatThePythonServiceWrote) {
                            {"Tags", {{"SS", {"a", "b"}}}},
                            {"Rows", {{"NS", {"1.50"}}}},
                            {"Blob", {{"B", "AAE="}}}};
-  must(this->client->call("PutItem", {{"TableName", this->tables.table}, {"Item", std::move(item)}}), "PutItem");
+  must(this->client->call("PutItem", {{"TableName", this->tables.table}, {"Item", std::move(item)}}),
+       "PutItem");
   auto text = **this->store->get("py");
   auto read = obj(text);
   EXPECT_EQ(*read.find("Rows"), json::value(json::array{json::value(*decimal::parse("1.5"))}));
@@ -245,7 +260,8 @@ TYPED_TEST(DynamoDBStore, ScanReadsEveryPageOfALargeTable) {
                  R"(","Notes":")" + notes + "\"}");
   }
   std::vector<std::string> seen;
-  auto last = this->store->scan("s03", 100, [&](std::string_view item) { seen.push_back(seat_of(obj(item))); });
+  auto last =
+      this->store->scan("s03", 100, [&](std::string_view item) { seen.push_back(seat_of(obj(item))); });
   ASSERT_TRUE(last);
   EXPECT_FALSE(*last);
   ASSERT_EQ(seen.size(), 10u);
@@ -259,7 +275,8 @@ TYPED_TEST(DynamoDBStore, AnUnreachableTableIsAStoreFailure) {
   auto ping = missing.ping();
   ASSERT_FALSE(ping);
   EXPECT_EQ(ping.err().code, errc::unavailable);
-  auto created = wait_for<void>([&](auto done) { missing.create(obj(R"({"Theatre-Seat":"s","Movie":"M"})"), done); });
+  auto created =
+      wait_for<void>([&](auto done) { missing.create(obj(R"({"Theatre-Seat":"s","Movie":"M"})"), done); });
   ASSERT_FALSE(created);
   EXPECT_NE(created.err().code, errc::conflict);
   EXPECT_TRUE(this->store->ping());
