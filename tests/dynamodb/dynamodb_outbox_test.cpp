@@ -69,10 +69,11 @@ class DynamoDBOutbox : public ::testing::Test {
     return s && s->if_string() ? *s->if_string() : "<none>";
   }
   // A prepared event as a writer that died would have left it, recorded `age` ago.
-  void put_prepared(const std::string& id, const std::string& event_json, std::chrono::seconds age) {
+  void put_prepared(const std::string& id, const std::string& event_json, std::chrono::seconds age,
+                    const char* type = "PriceChangeInitiated") {
     boost::json::object item{{"eventId", {{"S", id}}},
                              {"event", {{"S", event_json}}},
-                             {"eventType", {{"S", "PriceChangeInitiated"}}},
+                             {"eventType", {{"S", type}}},
                              {"status", {{"S", "prepared"}}},
                              {"recordedAt", {{"S", iso8601(std::chrono::system_clock::now() - age)}}},
                              {"attempts", {{"N", "0"}}},
@@ -181,6 +182,28 @@ TYPED_TEST(DynamoDBOutbox, APreparedEventIsResolvedFromTheTicketAfterTheGrace) {
   EXPECT_EQ(this->status("young"), "prepared");
   ASSERT_EQ(this->publisher.published.size(), 2u);
   EXPECT_EQ(this->publisher.published[1].first, "landed");
+}
+
+// The handler died after remembering its outcome but before making its PriceChangeProcessed
+// pending: the marker names the event that counts; any other for the same cause is dropped.
+TYPED_TEST(DynamoDBOutbox, APreparedProcessedEventCountsWhenTheMarkerNamesIt) {
+  this->change_price("8", "evt-1");
+  price_change_event e{"evt-1", "s", json::value("M"), *decimal::parse("10"), *decimal::parse("8"), "t0"};
+  metadata_command cmd{std::move(e), "t1", "processed-1"};
+  auto applied =
+      wait_for<metadata_outcome>([&](auto done) { this->store->apply_price_metadata(std::move(cmd), done); });
+  ASSERT_TRUE(applied);
+  ASSERT_EQ(*applied, metadata_outcome::applied);
+  const std::string text = *this->record("processed-1").find("event")->if_string();
+  auto loser = text;
+  loser.replace(loser.find(R"("eventId":"processed-1")"), 23, R"("eventId":"processed-2")");
+  this->put_prepared("processed-1", text, std::chrono::seconds(3600), "PriceChangeProcessed");
+  this->put_prepared("processed-2", loser, std::chrono::seconds(3600), "PriceChangeProcessed");
+  auto report = this->relay();
+  EXPECT_EQ(report.delivered, 2u);  // evt-1 and processed-1
+  EXPECT_EQ(report.discarded, 1u);
+  EXPECT_EQ(this->status("processed-1"), "delivered");
+  EXPECT_EQ(this->status("processed-2"), "<none>");
 }
 
 }  // namespace
