@@ -282,5 +282,29 @@ TYPED_TEST(DynamoDBStore, AnUnreachableTableIsAStoreFailure) {
   EXPECT_TRUE(this->store->ping());
 }
 
+// DynamoDB measures an item itself; its refusal reads as the core's size rule, and changes nothing.
+TYPED_TEST(DynamoDBStore, AnUpdateOverTheItemSizeLimitIsRefused) {
+  this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Notes":")" + std::string(300 * 1024, 'n') + "\"}");
+  update_command cmd{{"s", "More", json::value(std::string(200 * 1024, 'm')), false}, "t", ""};
+  auto r = wait_for<update_outcome>([&](auto done) { this->store->update(std::move(cmd), done); });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::bad_request);
+  EXPECT_EQ(r.err().message, "Item size exceeds the 400 KB limit");
+  EXPECT_EQ(obj(**this->store->get("s")).find("More"), nullptr);
+}
+
+// moto checks every signature: a client with the wrong secret is refused, typed.
+TEST(DynamoDBSigning, AWrongSecretIsRefused) {
+  auto s = moto_backend::settings();
+  s.credentials.secret_access_key = "wrong";
+  dynamodb::dynamodb_client client(s);
+  auto r = client.call("ListTables", boost::json::object());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().http_status / 100, 4);
+  EXPECT_FALSE(r.err().type.empty());
+  EXPECT_EQ(r.err().to_error().code, errc::unavailable);
+  EXPECT_TRUE(client_for<moto_backend>()->call("ListTables", boost::json::object()));
+}
+
 }  // namespace
 }  // namespace tb::test
