@@ -57,7 +57,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;  // the blank line ending the block
-  t.response.headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+  t.response.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                  std::string(trim(line.substr(colon + 1))));
   return n;
 }
 

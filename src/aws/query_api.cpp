@@ -8,11 +8,16 @@ namespace tb::aws {
 
 namespace {
 
-void percent_encode(std::string& out, std::string_view s) {
+// application/x-www-form-urlencoded: a space is '+'. AWS reads either form, but moto checks a
+// signature over the body it re-encodes from the parsed form with Python's urlencode, which
+// writes '+': a body written with %20 would fail its check.
+void form_encode(std::string& out, std::string_view s) {
   static constexpr char digits[] = "0123456789ABCDEF";
   for (unsigned char c : s) {
     if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
       out += static_cast<char>(c);
+    } else if (c == ' ') {
+      out += '+';
     } else {
       out += '%';
       out += digits[c >> 4];
@@ -50,11 +55,16 @@ std::string decode_entities(std::string_view s) {
       continue;
     }
     const auto name = s.substr(i + 1, semi - i - 1);
-    if (name == "lt") out += '<';
-    else if (name == "gt") out += '>';
-    else if (name == "amp") out += '&';
-    else if (name == "quot") out += '"';
-    else if (name == "apos") out += '\'';
+    if (name == "lt")
+      out += '<';
+    else if (name == "gt")
+      out += '>';
+    else if (name == "amp")
+      out += '&';
+    else if (name == "quot")
+      out += '"';
+    else if (name == "apos")
+      out += '\'';
     else if (name.size() > 1 && name[0] == '#') {
       const bool hexa = name[1] == 'x' || name[1] == 'X';
       const auto digits = name.substr(hexa ? 2 : 1);
@@ -99,9 +109,9 @@ std::size_t find_start_tag(std::string_view xml, std::string_view tag, std::size
 
 void append_form_param(std::string& body, std::string_view key, std::string_view value) {
   if (!body.empty()) body += '&';
-  percent_encode(body, key);
+  form_encode(body, key);
   body += '=';
-  percent_encode(body, value);
+  form_encode(body, value);
 }
 
 std::optional<std::string> xml_text(std::string_view xml, std::string_view tag, std::size_t from) {

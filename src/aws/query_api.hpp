@@ -10,7 +10,7 @@ namespace tb::aws {
 
 inline constexpr std::string_view form_content_type = "application/x-www-form-urlencoded; charset=utf-8";
 
-// Appends "key=value" (after a '&' unless the body is empty), both percent-encoded.
+// Appends "key=value" (after a '&' unless the body is empty), both form-encoded.
 void append_form_param(std::string& body, std::string_view key, std::string_view value);
 
 // The text of the first <tag>...</tag> element at or after `from`, entities decoded; nullopt

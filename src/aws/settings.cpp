@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view default_region = "us-east-1";
 constexpr std::string_view default_table = "ticket-booking";
-constexpr std::size_t min_table_name = 3;    // DynamoDB's limits on a table name
+constexpr std::size_t min_table_name = 3;  // DynamoDB's limits on a table name
 constexpr std::size_t max_table_name = 255;
 
 // An empty variable counts as unset, as in the AWS SDKs and CLI.
@@ -27,7 +27,8 @@ error invalid(std::string_view name, std::string_view why) {
 }
 
 bool valid_region(std::string_view r) {
-  return std::all_of(r.begin(), r.end(), [](unsigned char c) { return std::islower(c) || std::isdigit(c) || c == '-'; });
+  return std::all_of(r.begin(), r.end(),
+                     [](unsigned char c) { return std::islower(c) || std::isdigit(c) || c == '-'; });
 }
 
 // http:// or https://, a host, nothing that cannot go on a request line.
@@ -46,9 +47,8 @@ bool valid_endpoint(std::string_view url) {
 
 bool valid_table(std::string_view t) {
   return t.size() >= min_table_name && t.size() <= max_table_name &&
-         std::all_of(t.begin(), t.end(), [](unsigned char c) {
-           return std::isalnum(c) || c == '_' || c == '-' || c == '.';
-         });
+         std::all_of(t.begin(), t.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; });
 }
 
 // arn:PARTITION:sns:REGION:ACCOUNT:NAME
@@ -62,8 +62,8 @@ bool valid_topic_arn(std::string_view arn) {
     pos = colon + 1;
   }
   const auto name = arn.substr(pos);
-  return parts[0] == "arn" && !parts[1].empty() && parts[2] == "sns" && !parts[3].empty() && !parts[4].empty() &&
-         !name.empty() && name.find(':') == std::string_view::npos;
+  return parts[0] == "arn" && !parts[1].empty() && parts[2] == "sns" && !parts[3].empty() &&
+         !parts[4].empty() && !name.empty() && name.find(':') == std::string_view::npos;
 }
 
 result<std::string> endpoint(const env_lookup& env, std::string_view service_var, std::string_view service,
@@ -99,7 +99,8 @@ result<settings> read_settings(const env_lookup& env) {
   auto token = lookup(env, "AWS_SESSION_TOKEN");
   if (secret && !key_id) return invalid("AWS_SECRET_ACCESS_KEY", "set without AWS_ACCESS_KEY_ID");
   if (key_id && !secret) return invalid("AWS_ACCESS_KEY_ID", "set without AWS_SECRET_ACCESS_KEY");
-  if (token && !key_id) return invalid("AWS_SESSION_TOKEN", "set without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+  if (token && !key_id)
+    return invalid("AWS_SESSION_TOKEN", "set without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
   s.credentials = {key_id.value_or(""), secret.value_or(""), token.value_or("")};
 
   auto dynamodb = endpoint(env, "AWS_ENDPOINT_URL_DYNAMODB", "dynamodb", s.region);
@@ -117,7 +118,8 @@ result<settings> read_settings(const env_lookup& env) {
     s.table = default_table;
   }
   if (auto events = lookup(env, "DYNAMODB_EVENTS_TABLE")) {
-    if (!valid_table(*events)) return invalid("DYNAMODB_EVENTS_TABLE", "not a DynamoDB table name: " + *events);
+    if (!valid_table(*events))
+      return invalid("DYNAMODB_EVENTS_TABLE", "not a DynamoDB table name: " + *events);
     s.events_table = std::move(*events);
   } else {
     s.events_table = s.table + "-events";

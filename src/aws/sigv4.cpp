@@ -40,8 +40,8 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), mac, &n);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &n);
   return std::string(reinterpret_cast<const char*>(mac), n);
 }
 
@@ -189,7 +189,8 @@ void erase_header(header_list& headers, std::string_view lower_name) {
 }
 
 bool has_header(const header_list& headers, std::string_view lower_name) {
-  return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return lower(h.first) == lower_name; });
+  return std::any_of(headers.begin(), headers.end(),
+                     [&](const auto& h) { return lower(h.first) == lower_name; });
 }
 
 }  // namespace
@@ -224,7 +225,8 @@ sigv4_trace sigv4_signer::sign_traced(http_request& req, std::chrono::system_clo
   headers.reserve(req.headers.size());
   for (const auto& [name, value] : req.headers) headers.emplace_back(lower(name), canonical_value(value));
   // Stable: the values of a repeated header keep their order, joined by commas.
-  std::stable_sort(headers.begin(), headers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(headers.begin(), headers.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
 
   sigv4_trace trace;
   std::string& creq = trace.canonical_request;

@@ -60,7 +60,9 @@ int free_loopback_port() {
   return port;
 }
 
-error failure(std::string what) { return {errc::unavailable, "moto_server: " + std::move(what)}; }
+error failure(std::string what) {
+  return {errc::unavailable, "moto_server: " + std::move(what)};
+}
 
 }  // namespace
 
@@ -73,7 +75,8 @@ result<std::unique_ptr<moto_server>> moto_server::start() {
     if (auto spawned = server->spawn(port); !spawned) return spawned.err();
     auto ready = server->wait_until_ready();
     if (ready) {
-      if (auto user = server->create_iam_user(); !user) return failure(user.err().message + "\n" + server->log());
+      if (auto user = server->create_iam_user(); !user)
+        return failure(user.err().message + "\n" + server->log());
       return server;
     }
     last_error = ready.err().message + "\n" + server->log();
@@ -172,7 +175,9 @@ result<void> moto_server::wait_until_ready() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return failure("exited before answering (status " + std::to_string(status) + ")");
+      // 127: the executable could not be run at all (configure with moto_server on PATH).
+      return failure(std::string(TB_MOTO_SERVER) + " exited before answering (exit code " +
+                     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
     }
     // moto's own API: answers once the server is up, and is not one of the counted calls.
     auto r = client.send({"GET", endpoint_ + "/moto-api/", {}, {}});
@@ -188,7 +193,8 @@ result<void> moto_server::create_iam_user() {
   // Unchecked as yet, but moto routes a request to a service by its signature's scope.
   const aws::sigv4_signer signer({"bootstrap", "bootstrap", ""}, region_, "iam");
   auto call = [&](std::string body) -> result<std::string> {
-    aws::http_request req{"POST", endpoint_ + "/", {{"Content-Type", std::string(aws::form_content_type)}}, std::move(body)};
+    aws::http_request req{
+        "POST", endpoint_ + "/", {{"Content-Type", std::string(aws::form_content_type)}}, std::move(body)};
     signer.sign(req, std::chrono::system_clock::now());
     auto r = client.send(req);
     if (!r) return r.err();
@@ -216,6 +222,12 @@ result<void> moto_server::create_iam_user() {
   if (!id || !secret) return failure("CreateAccessKey answered without a key: " + *key);
   credentials_ = {std::move(*id), std::move(*secret), ""};
   return ok;
+}
+
+result<aws::http_response> moto_server::send_signed(std::string_view service, aws::http_request req) const {
+  if (req.url.starts_with("/")) req.url = endpoint_ + req.url;
+  aws::sigv4_signer(credentials_, region_, std::string(service)).sign(req, std::chrono::system_clock::now());
+  return http_->send(req);
 }
 
 void moto_server::kill_server() {

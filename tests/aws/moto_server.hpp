@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "aws/http_client.hpp"
 #include "aws/settings.hpp"
 #include "core/result.hpp"
 
@@ -43,6 +45,9 @@ class moto_server {
   // Region, credentials and every endpoint pointed at this server.
   aws::settings settings() const;
   pid_t pid() const { return pid_; }
+  // Sends req signed with credentials() for a service by its SigV4 name ("sns", "sqs",
+  // "dynamodb"): for a test's own setup and checks. Its URL may be a path ("/") on the endpoint.
+  result<aws::http_response> send_signed(std::string_view service, aws::http_request req) const;
   // moto's own log (stdout and stderr): worth printing when a test fails strangely.
   std::string log() const;
 
@@ -59,6 +64,7 @@ class moto_server {
   std::string account_id_ = "123456789012";  // moto's default account
   aws::credentials credentials_;
   std::filesystem::path log_path_;
+  std::unique_ptr<aws::http_client> http_ = std::make_unique<aws::http_client>();
 };
 
 }  // namespace tb::test

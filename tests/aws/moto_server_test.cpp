@@ -63,7 +63,8 @@ TEST(MotoServer, RefusesARequestChangedAfterSigning) {
   ASSERT_TRUE(moto) << moto.err().message;
   aws::http_client client;
   auto req = list_topics(**moto);
-  aws::sigv4_signer((*moto)->credentials(), (*moto)->region(), "sns").sign(req, std::chrono::system_clock::now());
+  aws::sigv4_signer((*moto)->credentials(), (*moto)->region(), "sns")
+      .sign(req, std::chrono::system_clock::now());
   req.body += "&NextToken=x";  // the body's hash no longer matches the signed one
   auto r = client.send(req);
   ASSERT_TRUE(r) << r.err().message;
