@@ -11,8 +11,9 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
 tools=()
 case "$what" in
   package|test|bench) tools+=(zip:zip) ;;&
-  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev); tools+=(curl:curl python3:python3 unzip:unzip) ;;&
-  bench) tools+=(wrk:wrk nginx:nginx-light node:nodejs npm:npm) ;;
+  test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+              tools+=(curl:curl python3:python3 unzip:unzip node:nodejs npm:npm) ;;&
+  bench) tools+=(wrk:wrk nginx:nginx-light) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do
@@ -25,10 +26,21 @@ done
 case "$what" in
   test|bench) python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml) ;;
 esac
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "installing: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo=sudo
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# The emulators the tests start that npm has (dynalite), pinned by tests/tools/package-lock.json;
+# installed again only when the lock changed since.
+if [ "$what" = test ] || [ "$what" = bench ]; then
+  tools_dir="$(dirname "$0")/../tests/tools"
+  if ! cmp -s "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    echo "installing: tests/tools (npm ci)"
+    npm ci --prefix "$tools_dir" --no-audit --no-fund --loglevel=error
+    cp "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed"
+  fi
+fi

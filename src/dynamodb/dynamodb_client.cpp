@@ -1,0 +1,124 @@
+#include "dynamodb/dynamodb_client.hpp"
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <exception>
+#include <random>
+#include <thread>
+
+namespace tb::dynamodb {
+namespace {
+
+// An item nests up to 32 levels, and each level is two in AttributeValue form (value, then M).
+constexpr unsigned max_response_depth = 128;
+
+bool retryable(const call_error& e) {
+  if (e.http_status == 0 || e.http_status >= 500) return true;
+  return e.is("ProvisionedThroughputExceededException") || e.is("ThrottlingException") ||
+         e.is("RequestLimitExceeded") || e.is("LimitExceededException") ||
+         e.is("TransactionInProgressException");
+}
+
+std::string string_member(const boost::json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_string()) return {};
+  const auto& s = it->value().get_string();
+  return std::string(s.data(), s.size());
+}
+
+boost::json::object object_member(const boost::json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->value().is_object()) return {};
+  return it->value().get_object();
+}
+
+call_error error_from(int status, const std::string& body) {
+  call_error e;
+  e.http_status = status;
+  boost::system::error_code ec;
+  boost::json::parse_options opts;
+  opts.max_depth = max_response_depth;
+  auto parsed = boost::json::parse(body, ec, {}, opts);
+  const auto* o = ec ? nullptr : parsed.if_object();
+  if (!o) {
+    e.type = status >= 500 ? "InternalServerError" : "UnknownError";
+    e.message = body.substr(0, 200);
+    return e;
+  }
+  e.type = string_member(*o, "__type");
+  if (auto hash = e.type.rfind('#'); hash != std::string::npos) e.type.erase(0, hash + 1);
+  e.message = string_member(*o, "message");
+  if (e.message.empty()) e.message = string_member(*o, "Message");
+  e.item = object_member(*o, "Item");
+  if (auto it = o->find("CancellationReasons"); it != o->end() && it->value().is_array()) {
+    for (const auto& r : it->value().get_array()) {
+      if (!r.is_object()) continue;
+      const auto& ro = r.get_object();
+      e.cancellation_reasons.push_back(
+          {string_member(ro, "Code"), string_member(ro, "Message"), object_member(ro, "Item")});
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+error call_error::to_error() const {
+  if (http_status == 400 && type == "ValidationException")
+    return {errc::bad_request, "DynamoDB refused the request: " + message};
+  return {errc::unavailable,
+          "Store failure: " + (type.empty() ? std::string("DynamoDB") : type) + ": " + message};
+}
+
+dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, aws::http_limits http)
+    : url_(s.dynamodb_endpoint),
+      signer_(s.credentials, s.region, "dynamodb"),
+      retries_(retries),
+      http_(http) {
+  // The API lives at the endpoint's root; a URL without a path has none to sign.
+  auto scheme = url_.find("://");
+  if (url_.find('/', scheme == std::string::npos ? 0 : scheme + 3) == std::string::npos) url_ += '/';
+}
+
+call_result dynamodb_client::attempt(std::string_view op, const std::string& body) {
+  try {
+    aws::http_request req;
+    req.url = url_;
+    req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
+                   {"X-Amz-Target", "DynamoDB_20120810." + std::string(op)}};
+    req.body = body;
+    signer_.sign(req, std::chrono::system_clock::now());
+    auto resp = http_.send(req);
+    if (!resp) return call_error{"", resp.err().message, 0, {}, {}};
+    if (resp->status != 200) return error_from(resp->status, resp->body);
+    boost::system::error_code ec;
+    boost::json::parse_options opts;
+    opts.max_depth = max_response_depth;
+    auto parsed = boost::json::parse(resp->body, ec, {}, opts);
+    if (ec || !parsed.is_object())
+      return call_error{"InternalServerError", "response is not a JSON object", 500, {}, {}};
+    return std::move(parsed.get_object());
+  } catch (const std::exception& e) {
+    return call_error{"", std::string("client failure: ") + e.what(), 0, {}, {}};
+  }
+}
+
+call_result dynamodb_client::call(std::string_view op, const boost::json::object& request) {
+  std::string body;
+  try {
+    body = boost::json::serialize(request);
+  } catch (const std::exception& e) {
+    return call_error{"", std::string("client failure: ") + e.what(), 0, {}, {}};
+  }
+  thread_local std::minstd_rand jitter{std::random_device{}()};
+  for (int attempt_no = 1;; ++attempt_no) {
+    auto r = attempt(op, body);
+    if (r || attempt_no >= retries_.max_attempts || !retryable(r.err())) return r;
+    auto cap = std::min(retries_.max_backoff, retries_.base_backoff * (1 << std::min(attempt_no - 1, 16)));
+    std::uniform_int_distribution<long long> wait(0, cap.count());
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait(jitter)));
+  }
+}
+
+}  // namespace tb::dynamodb
