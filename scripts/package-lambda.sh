@@ -49,12 +49,14 @@ done < <(ldd "$binary")
 [ -n "$loader" ] || { echo "ldd named no dynamic loader for $binary" >&2; exit 1; }
 
 # /bin/sh and shell builtins only: the runtime image has little else, and the test runs it with an
-# empty PATH. The store is the local one until the DynamoDB store is in; /tmp is Lambda's only
-# writable place.
+# empty PATH. The store is DynamoDB when DYNAMODB_TABLE is set (serverless.yml sets it), else the
+# local one under /tmp, Lambda's only writable place.
 cat > "$stage/bootstrap" <<BOOTSTRAP
 #!/bin/sh
 # Lambda's entry: the binary on the loader and libraries it was built with, never the system's.
 case "\$0" in */*) here=\${0%/*} ;; *) here=. ;; esac
+# Amazon Linux keeps its CA certificates where Debian's libcurl does not look.
+[ -z "\${AWS_CA_BUNDLE:-}" ] && [ -f /etc/pki/tls/certs/ca-bundle.crt ] && export AWS_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt
 exec "\$here/lib/$loader" --inhibit-cache --library-path "\$here/lib" "\$here/bin/ticket-booking" \\
   lambda --data-dir "\${TMPDIR:-/tmp}/ticket-booking-data"
 BOOTSTRAP

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <utility>
 
 namespace tb::aws {
 
@@ -84,6 +85,7 @@ std::string_view http_response::header(std::string_view name) const {
 
 struct http_client::impl {
   http_limits limits;
+  std::string ca_bundle;
   std::mutex mutex;
   std::vector<CURL*> idle;
 
@@ -111,11 +113,12 @@ struct http_client::impl {
   }
 };
 
-http_client::http_client(http_limits limits) : impl_(std::make_unique<impl>()) {
+http_client::http_client(http_limits limits, std::string ca_bundle) : impl_(std::make_unique<impl>()) {
   // Thread-safe since curl 7.84; the first client initialises libcurl for the process.
   static const CURLcode global = curl_global_init(CURL_GLOBAL_DEFAULT);
   (void)global;
   impl_->limits = limits;
+  impl_->ca_bundle = std::move(ca_bundle);
 }
 
 http_client::~http_client() {
@@ -149,6 +152,7 @@ result<http_response> http_client::send(const http_request& req) {
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   // No signals: the timeouts must not use SIGALRM in a multi-threaded process.
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!impl_->ca_bundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, impl_->ca_bundle.c_str());
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(impl_->limits.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->limits.total_timeout.count()));
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(impl_->limits.max_response_bytes));

@@ -39,7 +39,8 @@ struct http_limits {
 
 class http_client {
  public:
-  explicit http_client(http_limits limits = {});
+  // ca_bundle: the file of CA certificates that verify HTTPS peers; empty: libcurl's default.
+  explicit http_client(http_limits limits = {}, std::string ca_bundle = {});
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;

@@ -130,6 +130,8 @@ result<settings> read_settings(const env_lookup& env) {
     if (!valid_topic_arn(*arn)) return invalid("PRICE_CHANGE_TOPIC_ARN", "not an SNS topic ARN: " + *arn);
     s.topic_arn = std::move(*arn);
   }
+  // Debian's libcurl looks where Debian keeps them; Amazon Linux keeps them elsewhere.
+  if (auto ca = lookup(env, "AWS_CA_BUNDLE")) s.ca_bundle = std::move(*ca);
   return s;
 }
 

@@ -1,14 +1,16 @@
 // The seam between the functions and what they run on: the store the router uses, the handler
 // that takes events and the publisher that carries them. `invoke` and `lambda` get theirs from
-// make_backend; today that is the local SQLite store with its in-process bus, and switching to
-// DynamoDB and SNS is a new backend made there, nothing else.
+// make_backend: the local SQLite store with its in-process bus, or DynamoDB with SNS when the
+// environment names a DynamoDB table (as it does on Lambda).
 #pragma once
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "app/price_change_handler.hpp"
 #include "app/router.hpp"
+#include "aws/settings.hpp"
 #include "sqlite/outbox_dispatcher.hpp"
 #include "sqlite/sqlite_store.hpp"
 
@@ -17,6 +19,7 @@ namespace tb {
 // What main read from the command line and the environment for the backend.
 struct backend_config {
   std::filesystem::path data_dir = "./data";
+  std::optional<aws::settings> aws;  // set: DynamoDB and SNS instead of the data dir
 };
 
 class backend {

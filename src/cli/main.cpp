@@ -110,7 +110,19 @@ config parse_args(int argc, char** argv) {
   return c;
 }
 
-backend_config backend_config_of(const config& c) { return {c.data_dir}; }
+// The AWS settings come from the environment, as in the original service and the AWS SDKs; with a
+// DynamoDB table named there, invoke and lambda run on DynamoDB and SNS instead of the data dir.
+backend_config backend_config_of(const config& c) {
+  backend_config b{c.data_dir, std::nullopt};
+  auto settings = aws::read_settings([](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+  });
+  if (!settings) throw usage_error(settings.err().message);
+  if (settings->dynamodb_configured) b.aws = std::move(*settings);
+  return b;
+}
 
 std::filesystem::path database_file(const config& c) {
   std::filesystem::create_directories(c.data_dir);
@@ -118,7 +130,7 @@ std::filesystem::path database_file(const config& c) {
 }
 
 int serve(const config& c) {
-  local_service service(backend_config_of(c));
+  local_service service(backend_config{c.data_dir, std::nullopt});
   // Price changes made here are handled by the store's next transaction; the bus delivers the
   // rest (events a failure or an earlier run left, and those of other processes).
   service.store.handle_locally(&service.handler);

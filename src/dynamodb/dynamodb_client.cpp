@@ -75,7 +75,7 @@ dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, a
     : url_(s.dynamodb_endpoint),
       signer_(s.credentials, s.region, "dynamodb"),
       retries_(retries),
-      http_(http) {
+      http_(http, s.ca_bundle) {
   // The API lives at the endpoint's root; a URL without a path has none to sign.
   auto scheme = url_.find("://");
   if (url_.find('/', scheme == std::string::npos ? 0 : scheme + 3) == std::string::npos) url_ += '/';

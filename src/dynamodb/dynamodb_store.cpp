@@ -305,6 +305,8 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
       if (auto promoted = outbox_.promote(cmd.event_id, event_json); !promoted)  // a relay will promote it
         log_line("warn", "price change event left prepared",
                  {{"eventId", cmd.event_id}, {"reason", promoted.err().message}});
+      else
+        recorded(cmd.event_id);
       return out;
     }
     // Refused: the ticket is as it was, and the event must go. No answer: the write may have
@@ -380,9 +382,21 @@ result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& 
     if (auto promoted = outbox_.promote(id, event_json); !promoted)
       log_line("warn", "price change processed event left prepared",
                {{"eventId", id}, {"reason", promoted.err().message}});
+    else
+      recorded(id);
     return metadata_outcome::applied;
   }
   return error{errc::unavailable, "Store failure: the price kept changing during the handling"};
+}
+
+void dynamodb_store::recorded(const std::string& event_id) {
+  std::lock_guard lock(recorded_mutex_);
+  recorded_.push_back(event_id);
+}
+
+std::vector<std::string> dynamodb_store::take_recorded() {
+  std::lock_guard lock(recorded_mutex_);
+  return std::exchange(recorded_, {});
 }
 
 }  // namespace tb::dynamodb

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/ports.hpp"
 #include "dynamodb/dynamodb_client.hpp"
@@ -34,7 +36,13 @@ class dynamodb_store final : public ticket_store {
   void remove(std::string seat, completion<json::object> done) override;
   void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) override;
 
+  // The events made pending since the last call, oldest first: what the caller should publish
+  // now rather than leave to a later relay.
+  std::vector<std::string> take_recorded();
+
  private:
+  void recorded(const std::string& event_id);
+
   result<std::optional<json::object>> read(const std::string& seat);
   result<update_outcome> set_attribute(const update_command& cmd);
   result<update_outcome> change_price(const update_command& cmd);
@@ -44,6 +52,8 @@ class dynamodb_store final : public ticket_store {
   std::shared_ptr<dynamodb_client> client_;
   options opts_;
   outbox_table outbox_;
+  std::mutex recorded_mutex_;
+  std::vector<std::string> recorded_;
 };
 
 }  // namespace tb::dynamodb

@@ -71,7 +71,7 @@ for name, fn in functions.items():
         for s in sns:
             check(s.get("arn") == {"Ref": "PriceChangeTopic"}, f"{name}: subscribed to {s.get('arn')}")
             check(s.get("filterPolicy") == {"eventType": ["PriceChangeInitiated"]}, f"{name}: filter {s.get('filterPolicy')}")
-            check(s.get("filterPolicyScope", "MessageAttributes") == "MessageAttributes",
+            check(s.get("filterPolicyScope") == "MessageBody",
                   f"{name}: filter scope {s.get('filterPolicyScope')}")
 
 env = provider.get("environment", {})
