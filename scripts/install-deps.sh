@@ -34,6 +34,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# moto_server (DynamoDB, SNS, SQS) is Python's, from pip: neither apt nor npm has it.
+if [ "$what" = test ]; then
+  command -v moto_server >/dev/null 2>&1 \
+    || { echo "the AWS tests need moto_server: pip install 'moto[server]'" >&2; exit 1; }
+fi
 # The emulators the tests start that npm has (dynalite), pinned by tests/tools/package-lock.json;
 # installed again only when the lock changed since.
 if [ "$what" = test ] || [ "$what" = bench ]; then
