@@ -3,6 +3,9 @@
 // its price, let the handler discount it, read it back, and lose no event on the way.
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "aws/aws_flow.hpp"
 #include "lambda/child_process.hpp"
