@@ -7,6 +7,8 @@
 #include <random>
 #include <thread>
 
+#include "aws/query_api.hpp"
+
 namespace tb::dynamodb {
 namespace {
 
@@ -42,6 +44,15 @@ call_error error_from(int status, const std::string& body) {
   auto parsed = boost::json::parse(body, ec, {}, opts);
   const auto* o = ec ? nullptr : parsed.if_object();
   if (!o) {
+    // An XML ErrorResponse (moto's answer to a bad signature or unknown key): its Code and
+    // Message, so the reason reads as DynamoDB's own would, not as a cut-off XML document.
+    auto code = aws::xml_text(body, "Code");
+    auto message = aws::xml_text(body, "Message");
+    if (code && message) {
+      e.type = *code;
+      e.message = *message;
+      return e;
+    }
     e.type = status >= 500 ? "InternalServerError" : "UnknownError";
     e.message = body.substr(0, 200);
     return e;

@@ -149,6 +149,19 @@ TYPED_TEST(DynamoDBClientOn, AFailedConditionIsTypedAndCarriesNoRetry) {
   EXPECT_EQ(missing.err().type, "ResourceNotFoundException");
 }
 
+// moto answers a bad signature in XML (DynamoDB in JSON): its Code and Message are read all the
+// same, so the reason reads as DynamoDB's would and not as a cut-off XML document.
+TEST(DynamoDBClient, AnXmlErrorAnswerIsTypedByItsCode) {
+  aws::settings s = moto_backend::settings();
+  s.credentials.secret_access_key += "x";
+  dynamodb::dynamodb_client client(s, fast);
+  auto r = client.call("ListTables", boost::json::object());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().type, "SignatureDoesNotMatch");
+  EXPECT_EQ(r.err().message.rfind("The request signature we calculated does not match", 0), 0u) << r.err().message;
+  EXPECT_EQ(r.err().to_error().code, errc::unavailable);
+}
+
 // moto has transactions (dynalite has none: the store does not use them, see outbox_table.hpp).
 TEST(DynamoDBClient, ATransactionsCancellationReasonsAreKeptInOrder) {
   auto client = client_for<moto_backend>();

@@ -1,0 +1,219 @@
+// The AWS flow bench: moto setup through signed calls, the binary run with a chosen environment,
+// and reads of the queue and the tables.
+#include "aws/aws_flow.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "aws/query_api.hpp"
+#include "dynamodb/attribute_value.hpp"
+#include "dynamodb/backends.hpp"
+#include "lambda/child_process.hpp"
+
+namespace tb::test {
+namespace {
+
+std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs args with exactly `env` in `dir`; stdout and stderr apart (stdout is the function's result).
+command_result run(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+                   const std::filesystem::path& dir) {
+  temp_dir tmp;
+  const auto out_path = tmp.path() / "out", err_path = tmp.path() / "err";
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : with_sanitizer_options(env)) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    if (chdir(dir.c_str()) != 0) _exit(126);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  close(out_fd);
+  close(err_fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_all(out_path),
+          read_all(err_path)};
+}
+
+}  // namespace
+
+std::string api_event(const std::string& method, const std::string& path, std::optional<std::string> body,
+                      const std::map<std::string, std::string>& query) {
+  json::object e;
+  e.append_new("resource", path);
+  e.append_new("path", path);
+  e.append_new("httpMethod", method);
+  e.append_new("headers", json::object());
+  json::object q;
+  for (const auto& [k, v] : query) q.append_new(k, v);
+  e.append_new("queryStringParameters", query.empty() ? json::value(nullptr) : json::value(std::move(q)));
+  e.append_new("body", body ? json::value(*body) : json::value(nullptr));
+  e.append_new("isBase64Encoded", false);
+  return json::serialize(json::value(std::move(e)));
+}
+
+std::string sns_event(const json::object& envelope) {
+  json::object record;
+  record.append_new("EventSource", "aws:sns");
+  record.append_new("EventVersion", "1.0");
+  record.append_new("Sns", envelope);
+  json::object e;
+  e.append_new("Records", json::array{json::value(std::move(record))});
+  return json::serialize(json::value(std::move(e)));
+}
+
+json::object message_of(const json::object& envelope) { return object_of(str(envelope, "Message")); }
+
+void AwsFlow::SetUp() {
+  auto moto = moto_server::shared();
+  ASSERT_TRUE(moto) << moto.err().message;
+  moto_ = *moto;
+  // Fresh names per test: tests run in one process share the server.
+  static std::atomic<int> n{0};
+  const std::string suffix = std::to_string(++n);
+  aws::settings s = moto_->settings();
+  s.table = table_ = "tickets-flow-" + suffix;
+  s.events_table = events_table_ = table_ + "-events";
+  client_ = std::make_shared<dynamodb::dynamodb_client>(s);
+  create_tables(*client_, s);
+  wait_until_active(*client_, table_);
+  wait_until_active(*client_, events_table_);
+  topic_arn_ = create_topic("price-changes-" + suffix);
+  queue_url_ = subscribed_queue(topic_arn_, "price-changes-" + suffix);
+  ASSERT_FALSE(topic_arn_.empty() || queue_url_.empty());
+}
+
+std::map<std::string, std::string> AwsFlow::user_env() const {
+  return {{"PATH", "/usr/bin:/bin"},
+          {"HOME", work_.path().string()},
+          {"AWS_REGION", moto_->region()},
+          {"AWS_ACCESS_KEY_ID", moto_->credentials().access_key_id},
+          {"AWS_SECRET_ACCESS_KEY", moto_->credentials().secret_access_key},
+          {"AWS_ENDPOINT_URL", moto_->endpoint()},
+          {"DYNAMODB_TABLE", table_},
+          {"DYNAMODB_EVENTS_TABLE", events_table_},
+          {"PRICE_CHANGE_TOPIC_ARN", topic_arn_}};
+}
+
+command_result AwsFlow::invoke(const std::string& function, const std::string& event,
+                               const std::map<std::string, std::string>& env) {
+  return run({binary_path(), "invoke", function, "--data", event}, env, work_.path());
+}
+
+proxy_reply AwsFlow::api(const std::string& function, const std::string& event,
+                         const std::map<std::string, std::string>& env) {
+  auto r = invoke(function, event, env);
+  proxy_reply out;
+  out.exit = r.status;
+  out.out = r.out;
+  out.err = r.err;
+  const json::object reply = object_of(r.out);
+  out.status = std::stoi(raw(reply, "statusCode"));
+  out.body = object_of(str(reply, "body"));
+  return out;
+}
+
+std::optional<json::object> AwsFlow::get(const std::string& table, const std::string& key, const std::string& id) {
+  auto r = client_->call("GetItem", {{"TableName", table},
+                                     {"Key", {{key, {{"S", id}}}}},
+                                     {"ConsistentRead", true}});
+  must(r, "GetItem " + table);
+  auto it = r->find("Item");
+  if (it == r->end()) return std::nullopt;
+  auto item = dynamodb::from_item(it->value().as_object());
+  if (!item) throw std::runtime_error("unreadable item: " + item.err().message);
+  return std::move(*item);
+}
+
+std::vector<json::object> AwsFlow::scan(const std::string& table) {
+  auto r = client_->call("Scan", {{"TableName", table}, {"ConsistentRead", true}});
+  must(r, "Scan " + table);
+  std::vector<json::object> out;
+  for (const auto& wire : r->at("Items").as_array()) out.push_back(*dynamodb::from_item(wire.as_object()));
+  return out;
+}
+
+std::optional<json::object> AwsFlow::ticket(const std::string& seat) { return get(table_, "Theatre-Seat", seat); }
+std::optional<json::object> AwsFlow::outbox_row(const std::string& event_id) {
+  return get(events_table_, "eventId", event_id);
+}
+std::vector<json::object> AwsFlow::tickets() { return scan(table_); }
+std::vector<json::object> AwsFlow::outbox_rows() { return scan(events_table_); }
+
+std::string AwsFlow::query(std::string_view service, const std::string& url, params ps) {
+  std::string body;
+  for (const auto& [k, v] : ps) aws::append_form_param(body, k, v);
+  auto r = moto_->send_signed(service, {"POST", url, {{"Content-Type", std::string(aws::form_content_type)}}, body});
+  if (!r) throw std::runtime_error(std::string(service) + ": " + r.err().message);
+  if (r->status != 200) throw std::runtime_error(std::string(service) + ": " + r->body);
+  return r->body;
+}
+
+std::string AwsFlow::create_topic(const std::string& name) {
+  return aws::xml_text(query("sns", "/", {{"Action", "CreateTopic"}, {"Version", "2010-03-31"}, {"Name", name}}),
+                       "TopicArn")
+      .value_or("");
+}
+
+std::string AwsFlow::subscribed_queue(const std::string& topic_arn, const std::string& name) {
+  const auto url = aws::xml_text(query("sqs", "/", {{"Action", "CreateQueue"}, {"QueueName", name}}), "QueueUrl");
+  if (!url) throw std::runtime_error("no QueueUrl");
+  const auto arn =
+      aws::xml_text(query("sqs", *url, {{"Action", "GetQueueAttributes"}, {"AttributeName.1", "QueueArn"}}), "Value");
+  if (!arn) throw std::runtime_error("no QueueArn");
+  query("sns", "/",
+        {{"Action", "Subscribe"},
+         {"Version", "2010-03-31"},
+         {"TopicArn", topic_arn},
+         {"Protocol", "sqs"},
+         {"Endpoint", *arn}});
+  return *url;
+}
+
+std::vector<json::object> AwsFlow::receive_once(int wait_seconds) {
+  const std::string wait = std::to_string(wait_seconds);
+  // Hidden for long after: a message is seen once, by the receive that took it.
+  const std::string xml = query("sqs", queue_url_,
+                                {{"Action", "ReceiveMessage"},
+                                 {"MaxNumberOfMessages", "10"},
+                                 {"VisibilityTimeout", "43200"},
+                                 {"WaitTimeSeconds", wait}});
+  std::vector<json::object> out;
+  for (std::size_t at = 0, end; (end = aws::xml_element_end(xml, "Message", at)) != std::string::npos; at = end)
+    out.push_back(object_of(aws::xml_text(std::string_view(xml).substr(at, end - at), "Body").value_or("")));
+  return out;
+}
+
+std::vector<json::object> AwsFlow::receive(std::size_t count, std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  std::vector<json::object> got;
+  while (got.size() < count && std::chrono::steady_clock::now() < until)
+    for (auto& m : receive_once(1)) got.push_back(std::move(m));
+  return got;
+}
+
+std::vector<json::object> AwsFlow::receive_now() { return receive_once(0); }
+
+}  // namespace tb::test
