@@ -11,6 +11,7 @@
 #include <string>
 
 #include "e2e/harness.hpp"
+#include "e2e/lambda_events.hpp"
 #include "lambda/fake_runtime_api.hpp"
 #include "support/child_process.hpp"
 
@@ -18,41 +19,6 @@ namespace tb::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// An API Gateway (REST, proxy) event.
-std::string api_event(const std::string& method, const std::string& path,
-                      std::optional<std::string> body = {},
-                      const std::map<std::string, std::string>& query = {}) {
-  json::object e;
-  e.append_new("resource", path);
-  e.append_new("path", path);
-  e.append_new("httpMethod", method);
-  e.append_new("headers", json::object());
-  if (query.empty()) {
-    e.append_new("queryStringParameters", nullptr);
-  } else {
-    json::object q;
-    for (const auto& [k, v] : query) q.append_new(k, v);
-    e.append_new("queryStringParameters", std::move(q));
-  }
-  e.append_new("body", body ? json::value(*body) : json::value(nullptr));
-  e.append_new("isBase64Encoded", false);
-  return json::serialize(json::value(std::move(e)));
-}
-
-std::string sns_event(const std::string& message, const std::string& message_id) {
-  json::object sns;
-  sns.append_new("Type", "Notification");
-  sns.append_new("MessageId", message_id);
-  sns.append_new("TopicArn", "arn:aws:sns:us-east-1:123456789012:ticket-booking-price-changes-dev");
-  sns.append_new("Message", message);
-  json::object record;
-  record.append_new("EventSource", "aws:sns");
-  record.append_new("Sns", std::move(sns));
-  json::object e;
-  e.append_new("Records", json::array{json::value(std::move(record))});
-  return json::serialize(json::value(std::move(e)));
-}
 
 constexpr const char* initiated =
     R"({"eventType":"PriceChangeInitiated","theatreSeat":"1-A9","movie":"Dune","oldPrice":15.99,"newPrice":12.99,"timestamp":"2024-01-01T00:00:00Z"})";
