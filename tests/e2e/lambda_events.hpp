@@ -1,12 +1,16 @@
-// Events in the shapes Lambda hands them to a function, for the tests that run the functions
-// through `invoke` and through the Lambda runtime: the same inputs, so written once.
+// Events in the shapes Lambda hands them to a function, and the headers every HTTP function
+// answers with, for the tests that run the functions through `invoke` and through the Lambda
+// runtime: the same contract, so written once.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <map>
 #include <optional>
 #include <string>
 
 #include "core/json.hpp"
+#include "e2e/harness.hpp"
 
 namespace tb::test {
 
@@ -45,6 +49,15 @@ inline std::string sns_event(const std::string& message, std::optional<std::stri
   json::object e;
   e.append_new("Records", json::array{json::value(std::move(record))});
   return json::serialize(json::value(std::move(e)));
+}
+
+// The headers of every HTTP function's proxy response, CORS included.
+inline void expect_api_gateway_headers(const json::object& headers) {
+  EXPECT_EQ(str(headers, "Content-Type"), "application/json");
+  EXPECT_EQ(str(headers, "Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(str(headers, "Access-Control-Allow-Methods"), "GET,POST,PATCH,DELETE,OPTIONS");
+  EXPECT_EQ(str(headers, "Access-Control-Allow-Headers"),
+            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token");
 }
 
 }  // namespace tb::test
