@@ -2,10 +2,6 @@
 // and reads of the queue and the tables.
 #include "aws/aws_flow.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -14,65 +10,30 @@
 #include "aws/query_api.hpp"
 #include "dynamodb/attribute_value.hpp"
 #include "dynamodb/backends.hpp"
-#include "lambda/child_process.hpp"
+#include "support/child_process.hpp"
 
 namespace tb::test {
 namespace {
-
-std::string read_all(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs args with exactly `env` in `dir`; stdout and stderr apart (stdout is the function's result).
 command_result run(std::vector<std::string> args, const std::map<std::string, std::string>& env,
                    const std::filesystem::path& dir) {
   temp_dir tmp;
-  const auto out_path = tmp.path() / "out", err_path = tmp.path() / "err";
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : with_sanitizer_options(env)) env_strings.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  close(out_fd);
-  close(err_fd);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), read_all(out_path),
-          read_all(err_path)};
+  child_process::options o;
+  o.args = std::move(args);
+  o.env = with_sanitizer_options(env);
+  o.output = tmp.path() / "out";
+  o.errors = tmp.path() / "err";
+  o.dir = dir;
+  child_process p(std::move(o));
+  const int status = p.wait();
+  std::ifstream err(tmp.path() / "err", std::ios::binary);
+  std::ostringstream e;
+  e << err.rdbuf();
+  return {status, p.output(), e.str()};
 }
 
 }  // namespace
-
-std::string api_event(const std::string& method, const std::string& path, std::optional<std::string> body,
-                      const std::map<std::string, std::string>& query) {
-  json::object e;
-  e.append_new("resource", path);
-  e.append_new("path", path);
-  e.append_new("httpMethod", method);
-  e.append_new("headers", json::object());
-  json::object q;
-  for (const auto& [k, v] : query) q.append_new(k, v);
-  e.append_new("queryStringParameters", query.empty() ? json::value(nullptr) : json::value(std::move(q)));
-  e.append_new("body", body ? json::value(*body) : json::value(nullptr));
-  e.append_new("isBase64Encoded", false);
-  return json::serialize(json::value(std::move(e)));
-}
 
 std::string sns_event(const json::object& envelope) {
   json::object record;

@@ -19,12 +19,10 @@
 #include "core/json.hpp"
 #include "dynamodb/dynamodb_client.hpp"
 #include "e2e/harness.hpp"
+#include "e2e/lambda_events.hpp"
 
 namespace tb::test {
 
-// An API Gateway (REST, proxy) event.
-std::string api_event(const std::string& method, const std::string& path, std::optional<std::string> body = {},
-                      const std::map<std::string, std::string>& query = {});
 // An SNS event as Lambda hands it to a subscribed function: one record whose Sns is `envelope`
 // (what SNS delivered to the queue: Type, MessageId, TopicArn, Message, ...).
 std::string sns_event(const json::object& envelope);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "aws/aws_flow.hpp"
-#include "lambda/child_process.hpp"
+#include "support/child_process.hpp"
 #include "lambda/fake_runtime_api.hpp"
 
 namespace tb::test {

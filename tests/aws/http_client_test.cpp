@@ -2,79 +2,38 @@
 // comes back, what counts as a transport failure, and the limits.
 #include "aws/http_client.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace tb::aws {
 namespace {
 
-constexpr int server_start_timeout_ms = 30'000;
+constexpr std::chrono::seconds server_start_timeout{30};
 
 class HttpClient : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    int out[2];
-    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    const char* argv[] = {TB_PYTHON, TB_HTTP_TEST_SERVER, nullptr};
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphan if the test process dies
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(out[1], STDOUT_FILENO);
-      ::execv(argv[0], const_cast<char* const*>(argv));
-      ::_exit(127);
-    }
-    ::close(out[1]);
+    server_ = std::make_unique<test::child_process>(
+        test::child_process::options{.args = {TB_PYTHON, TB_HTTP_TEST_SERVER}});
     // Ready once it prints its port: it listens before printing.
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    char c = 0;
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, server_start_timeout_ms) == 1 &&
-           ::read(out[0], &c, 1) == 1) {
-      line += c;
-    }
-    ::close(out[0]);
-    ASSERT_NE(line.find('\n'), std::string::npos) << "the test server did not start";
-    base_ = "http://127.0.0.1:" + line.substr(0, line.find('\n'));
+    const auto port_printed = [] { return server_->output().find('\n') != std::string::npos; };
+    ASSERT_TRUE(server_->wait_until(port_printed, server_start_timeout))
+        << "the test server did not start: " << server_->output();
+    const std::string out = server_->output();
+    base_ = "http://127.0.0.1:" + out.substr(0, out.find('\n'));
   }
 
-  static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  static void TearDownTestSuite() { server_.reset(); }
 
-  static inline pid_t pid_ = -1;
+  static inline std::unique_ptr<test::child_process> server_;
   static inline std::string base_;
 };
-
-// A loopback port nobody listens on (bound, then released).
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 TEST_F(HttpClient, PostRoundTrip) {
   http_client client;
@@ -135,7 +94,7 @@ TEST_F(HttpClient, ReusesTheConnection) {
 
 TEST_F(HttpClient, RefusedConnectionIsUnavailable) {
   http_client client;
-  const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(test::free_loopback_port()) + "/";
   auto r = client.send({"GET", url, {}, ""});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.err().code, errc::unavailable);

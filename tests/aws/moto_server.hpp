@@ -9,12 +9,11 @@
 
 #include <sys/types.h>
 
-#include <chrono>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "aws/emulator.hpp"
 #include "aws/http_client.hpp"
 #include "aws/settings.hpp"
 #include "core/result.hpp"
@@ -33,37 +32,31 @@ class moto_server {
   // resource names. Fails the same way each call when the server could not start.
   static result<moto_server*> shared();
 
-  ~moto_server();
   moto_server(const moto_server&) = delete;
   moto_server& operator=(const moto_server&) = delete;
 
-  const std::string& endpoint() const { return endpoint_; }  // http://127.0.0.1:PORT
+  const std::string& endpoint() const { return server_.endpoint; }  // http://127.0.0.1:PORT
   const std::string& region() const { return region_; }
   const std::string& account_id() const { return account_id_; }
   // The IAM user's key: the only one moto accepts.
   const aws::credentials& credentials() const { return credentials_; }
   // Region, credentials and every endpoint pointed at this server.
   aws::settings settings() const;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return server_.process->pid(); }
   // Sends req signed with credentials() for a service by its SigV4 name ("sns", "sqs",
   // "dynamodb"): for a test's own setup and checks. Its URL may be a path ("/") on the endpoint.
   result<aws::http_response> send_signed(std::string_view service, aws::http_request req) const;
   // moto's own log (stdout and stderr): worth printing when a test fails strangely.
-  std::string log() const;
+  std::string log() const { return server_.process->output(); }
 
  private:
-  moto_server() = default;
-  result<void> spawn(int port);
-  result<void> wait_until_ready();
+  explicit moto_server(emulator server) : server_(std::move(server)) {}
   result<void> create_iam_user();
-  void kill_server();
 
-  pid_t pid_ = -1;
-  std::string endpoint_;
+  emulator server_;
   std::string region_ = "us-east-1";
   std::string account_id_ = "123456789012";  // moto's default account
   aws::credentials credentials_;
-  std::filesystem::path log_path_;
   std::unique_ptr<aws::http_client> http_ = std::make_unique<aws::http_client>();
 };
 

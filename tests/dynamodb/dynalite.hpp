@@ -2,11 +2,10 @@
 // the DynamoDB adapter's tests. It checks no signature: any credentials do.
 #pragma once
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 
+#include "aws/emulator.hpp"
 #include "aws/settings.hpp"
 #include "core/result.hpp"
 
@@ -20,21 +19,16 @@ class dynalite {
   // One for the whole test process, started on first use (from the main thread).
   static result<dynalite*> shared();
 
-  ~dynalite();
   dynalite(const dynalite&) = delete;
   dynalite& operator=(const dynalite&) = delete;
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return server_.endpoint; }
   aws::settings settings() const;
 
  private:
-  dynalite() = default;
-  result<void> spawn(int port);
-  result<void> wait_until_ready();
-  void kill_server();
+  explicit dynalite(emulator server) : server_(std::move(server)) {}
 
-  pid_t pid_ = -1;
-  std::string endpoint_;
+  emulator server_;
 };
 
 }  // namespace tb::test

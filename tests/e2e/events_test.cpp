@@ -2,11 +2,6 @@
 // PriceChangeInitiated with the write, the local bus hands it to priceChangeEventHandler, which
 // sets the discount metadata and records PriceChangeProcessed. Also crash recovery (kill -9),
 // staleness, deletes, the event log over HTTP and `ticket-booking events`, and the JSON logs.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -187,46 +182,6 @@ std::vector<http_response> patch_concurrently(unsigned short port,
   for (auto& t : threads) t.join();
   return replies;
 }
-
-// ---- a child process whose output we read while it runs ------------------------------------
-
-class child_process {
- public:
-  child_process(const std::vector<std::string>& args, const std::filesystem::path& out) : out_(out) {
-    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fd, 1);
-      int devnull = open("/dev/null", O_RDWR);
-      dup2(devnull, 0);
-      dup2(devnull, 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fd);
-  }
-  ~child_process() { kill9(); }
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string output() const {
-    std::ifstream in(out_);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::filesystem::path out_;
-};
 
 // ---- (1) the happy path -------------------------------------------------------------------
 
@@ -609,7 +564,9 @@ TEST(EventsCommand, FollowPrintsAnEventRecordedLater) {
   auto before = settled_events(server.port());
   ASSERT_EQ(before.size(), 2u);
 
-  child_process follow({binary_path(), "events", "--follow", "--data-dir", data.string()}, dir.path() / "follow.out");
+  child_process follow({.args = {binary_path(), "events", "--follow", "--data-dir", data.string()},
+                        .output = dir.path() / "follow.out",
+                        .errors = "/dev/null"});
   EXPECT_TRUE(eventually([&] { return lines_of(follow.output()).size() >= before.size(); }))
       << "follow did not print the existing events: " << follow.output();
 

@@ -1,8 +1,6 @@
 #include "e2e/harness.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -13,7 +11,6 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 namespace tb::test {
 
@@ -49,23 +46,6 @@ std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
-pid_t spawn(const std::vector<std::string>& args, int out_fd, int err_fd) {
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    if (out_fd >= 0) dup2(out_fd, 1);
-    if (err_fd >= 0) dup2(err_fd, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 http_response to_response(bhttp::response<bhttp::string_body>& res) {
   http_response out;
   out.status = static_cast<int>(res.result_int());
@@ -97,62 +77,36 @@ bhttp::request<bhttp::string_body> make_request(const std::string& method, const
 
 server_process::server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
   static int counter = 0;
-  log_path_ = data_dir.parent_path() / (data_dir.filename().string() + ".server" + std::to_string(++counter) + ".log");
-  int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<std::string> args{binary_path(), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", data_dir.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = spawn(args, fd, fd);
-  close(fd);
+  process_ = std::make_unique<child_process>(child_process::options{
+      .args = std::move(args),
+      .output = data_dir.parent_path() /
+                (data_dir.filename().string() + ".server" + std::to_string(++counter) + ".log")});
   // Any host: tests may pass --host in extra_args (a later --host wins).
   static const std::regex listening(R"(listening on http://[^\s"]+:(\d+))");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch m;
-    std::string text = read_file(log_path_);
-    if (std::regex_search(text, m, listening)) {
-      port_ = static_cast<unsigned short>(std::stoi(m[1]));
-      return;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("server exited before listening: " + text);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::smatch m;
+  std::string text;
+  const bool listens = process_->wait_until(
+      [&] {
+        text = process_->output();
+        return std::regex_search(text, m, listening);
+      },
+      std::chrono::seconds(20));
+  if (listens) {
+    port_ = static_cast<unsigned short>(std::stoi(m[1]));
+    return;
   }
-  kill9();
-  throw std::runtime_error("server did not log 'listening on' in time");
-}
-
-server_process::~server_process() {
-  if (pid_ > 0) kill9();
-}
-
-void server_process::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
+  if (!process_->running()) throw std::runtime_error("server exited before listening: " + process_->output());
+  throw std::runtime_error("server did not log 'listening on' in time");  // killed with process_
 }
 
 int server_process::terminate(std::chrono::seconds timeout) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill9();
+  process_->signal(SIGTERM);
+  if (auto status = process_->wait(timeout)) return *status;
+  process_->kill9();
   return -1;
 }
-
-std::string server_process::log() const { return read_file(log_path_); }
 
 http_response request(unsigned short port, const std::string& method, const std::string& target,
                       const std::string& body, const std::map<std::string, std::string>& headers) {
@@ -214,21 +168,13 @@ http_response http_client::send(const std::string& method, const std::string& ta
 
 command_result run_cli(const std::vector<std::string>& args) {
   temp_dir tmp;
-  auto out_path = tmp.path() / "out";
-  auto err_path = tmp.path() / "err";
-  int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<std::string> full{binary_path()};
   full.insert(full.end(), args.begin(), args.end());
-  pid_t pid = spawn(full, out_fd, err_fd);
-  close(out_fd);
-  close(err_fd);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  child_process cli({.args = std::move(full), .output = tmp.path() / "out", .errors = tmp.path() / "err"});
   command_result r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
+  r.status = cli.wait();
+  r.out = read_file(tmp.path() / "out");
+  r.err = read_file(tmp.path() / "err");
   return r;
 }
 

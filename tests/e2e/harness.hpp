@@ -7,10 +7,12 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/json.hpp"
+#include "support/child_process.hpp"
 
 namespace tb::test {
 
@@ -39,22 +41,20 @@ struct http_response {
 class server_process {
  public:
   explicit server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {});
-  ~server_process();  // SIGKILL if still running
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
 
   unsigned short port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  void kill9();
+  pid_t pid() const { return process_->pid(); }
+  void kill9() { process_->kill9(); }
   // SIGTERM, then the exit status (or -1 when it had to be killed after the timeout).
   int terminate(std::chrono::seconds timeout = std::chrono::seconds(15));
   // Everything the server logged so far (stderr).
-  std::string log() const;
+  std::string log() const { return process_->output(); }
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<child_process> process_;  // SIGKILLed with this object if still running
   unsigned short port_ = 0;
-  std::filesystem::path log_path_;
 };
 
 // One request on a new connection. `raw` sends the bytes as they are and returns what comes back.

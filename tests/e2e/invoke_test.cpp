@@ -12,6 +12,7 @@
 
 #include "core/json.hpp"
 #include "e2e/harness.hpp"
+#include "e2e/lambda_events.hpp"
 
 namespace tb::test {
 namespace {
@@ -19,41 +20,6 @@ namespace {
 // JSON helpers (object_of, raw, str, ...) come from e2e/harness.hpp.
 
 // ---- events in the shapes Lambda gets them ------------------------------------------------
-
-// An API Gateway (REST, proxy) event.
-std::string api_event(const std::string& method, const std::string& path, std::optional<std::string> body = {},
-                      const std::map<std::string, std::string>& query = {}) {
-  json::object e;
-  e.append_new("resource", path);
-  e.append_new("path", path);
-  e.append_new("httpMethod", method);
-  e.append_new("headers", json::object());
-  if (query.empty()) {
-    e.append_new("queryStringParameters", nullptr);
-  } else {
-    json::object q;
-    for (const auto& [k, v] : query) q.append_new(k, v);
-    e.append_new("queryStringParameters", std::move(q));
-  }
-  e.append_new("body", body ? json::value(*body) : json::value(nullptr));
-  e.append_new("isBase64Encoded", false);
-  return json::serialize(json::value(std::move(e)));
-}
-
-// An SNS event with one record; `message` is the JSON text SNS carries in Sns.Message.
-std::string sns_event(const std::string& message, std::optional<std::string> message_id = {}) {
-  json::object sns;
-  sns.append_new("Type", "Notification");
-  if (message_id) sns.append_new("MessageId", *message_id);
-  sns.append_new("TopicArn", "arn:aws:sns:us-east-1:123456789012:price-changes");
-  sns.append_new("Message", message);
-  json::object record;
-  record.append_new("EventSource", "aws:sns");
-  record.append_new("Sns", std::move(sns));
-  json::object e;
-  e.append_new("Records", json::array{json::value(std::move(record))});
-  return json::serialize(json::value(std::move(e)));
-}
 
 // The test event of the original service's README, byte for byte: no eventId, no MessageId.
 constexpr const char* readme_sns_event =
@@ -300,32 +266,24 @@ TEST_F(InvokeTest, MalformedMessagesAreRejectedWithAReasonAndChangeNothing) {
 
 // ---- (3) the six HTTP functions -----------------------------------------------------------
 
-void expect_api_headers(const api_result& r) {
-  EXPECT_EQ(str(r.headers, "Content-Type"), "application/json");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Origin"), "*");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Methods"), "GET,POST,PATCH,DELETE,OPTIONS");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Headers"),
-            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token");
-}
-
 TEST_F(InvokeTest, HttpFunctionsAnswerInApiGatewayShapeLikeTheServer) {
   auto movies = api("retrieveMovies", api_event("GET", "/movies"));
   EXPECT_EQ(movies.exit, 0) << movies.err;
   EXPECT_EQ(movies.status, 200);
   EXPECT_EQ(movies.body, R"({"movies":[]})");
-  expect_api_headers(movies);
+  expect_api_gateway_headers(movies.headers);
 
   const std::string ticket = R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":15.99})";
   auto created = api("createTicket", api_event("POST", "/ticket", ticket));
   EXPECT_EQ(created.exit, 0);
   EXPECT_EQ(created.status, 201);
   EXPECT_EQ(created.body, R"({"message":"Ticket created successfully","Theatre-Seat":"1-A9","Movie":"Dune"})");
-  expect_api_headers(created);
+  expect_api_gateway_headers(created.headers);
 
   auto again = api("createTicket", api_event("POST", "/ticket", ticket));
   EXPECT_EQ(again.status, 409);
   EXPECT_EQ(again.body, R"({"error":"Ticket already exists"})");
-  expect_api_headers(again);
+  expect_api_gateway_headers(again.headers);
 
   auto bad_json = api("createTicket", api_event("POST", "/ticket", "{not json"));
   EXPECT_EQ(bad_json.status, 400);
@@ -337,7 +295,7 @@ TEST_F(InvokeTest, HttpFunctionsAnswerInApiGatewayShapeLikeTheServer) {
   auto got = api("retrieveTicket", api_event("GET", "/ticket", {}, {{"Theatre-Seat", "1-A9"}}));
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":15.99})");
-  expect_api_headers(got);
+  expect_api_gateway_headers(got.headers);
   auto absent = api("retrieveTicket", api_event("GET", "/ticket", {}, {{"Theatre-Seat", "9-Z9"}}));
   EXPECT_EQ(absent.status, 404);
   EXPECT_EQ(absent.body, R"({"error":"Ticket not found"})");
@@ -357,7 +315,7 @@ TEST_F(InvokeTest, HttpFunctionsAnswerInApiGatewayShapeLikeTheServer) {
                                                R"({"Theatre-Seat":"1-A9","updateKey":"Price","updateValue":12.99})"));
   EXPECT_EQ(updated.exit, 0) << updated.err;
   EXPECT_EQ(updated.status, 200) << updated.body;
-  expect_api_headers(updated);
+  expect_api_gateway_headers(updated.headers);
   json::object reply = object_of(updated.body);
   EXPECT_EQ(str(reply, "message"), "Ticket updated successfully");
   EXPECT_EQ(raw(reply, "updateValue"), "12.99");
@@ -394,7 +352,7 @@ TEST_F(InvokeTest, HttpFunctionsAnswerInApiGatewayShapeLikeTheServer) {
 
   auto preflight = api("retrieveTicket", api_event("OPTIONS", "/ticket"));
   EXPECT_EQ(preflight.status, 204);
-  expect_api_headers(preflight);
+  expect_api_gateway_headers(preflight.headers);
 }
 
 // ---- (4) bad usage ------------------------------------------------------------------------

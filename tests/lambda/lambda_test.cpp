@@ -11,48 +11,14 @@
 #include <string>
 
 #include "e2e/harness.hpp"
-#include "lambda/child_process.hpp"
+#include "e2e/lambda_events.hpp"
 #include "lambda/fake_runtime_api.hpp"
+#include "support/child_process.hpp"
 
 namespace tb::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// An API Gateway (REST, proxy) event.
-std::string api_event(const std::string& method, const std::string& path,
-                      std::optional<std::string> body = {},
-                      const std::map<std::string, std::string>& query = {}) {
-  json::object e;
-  e.append_new("resource", path);
-  e.append_new("path", path);
-  e.append_new("httpMethod", method);
-  e.append_new("headers", json::object());
-  if (query.empty()) {
-    e.append_new("queryStringParameters", nullptr);
-  } else {
-    json::object q;
-    for (const auto& [k, v] : query) q.append_new(k, v);
-    e.append_new("queryStringParameters", std::move(q));
-  }
-  e.append_new("body", body ? json::value(*body) : json::value(nullptr));
-  e.append_new("isBase64Encoded", false);
-  return json::serialize(json::value(std::move(e)));
-}
-
-std::string sns_event(const std::string& message, const std::string& message_id) {
-  json::object sns;
-  sns.append_new("Type", "Notification");
-  sns.append_new("MessageId", message_id);
-  sns.append_new("TopicArn", "arn:aws:sns:us-east-1:123456789012:ticket-booking-price-changes-dev");
-  sns.append_new("Message", message);
-  json::object record;
-  record.append_new("EventSource", "aws:sns");
-  record.append_new("Sns", std::move(sns));
-  json::object e;
-  e.append_new("Records", json::array{json::value(std::move(record))});
-  return json::serialize(json::value(std::move(e)));
-}
 
 constexpr const char* initiated =
     R"({"eventType":"PriceChangeInitiated","theatreSeat":"1-A9","movie":"Dune","oldPrice":15.99,"newPrice":12.99,"timestamp":"2024-01-01T00:00:00Z"})";
@@ -62,14 +28,6 @@ struct proxy_response {
   json::object headers;
   json::object body;
 };
-
-void expect_contract_headers(const proxy_response& r) {
-  EXPECT_EQ(str(r.headers, "Content-Type"), "application/json");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Origin"), "*");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Methods"), "GET,POST,PATCH,DELETE,OPTIONS");
-  EXPECT_EQ(str(r.headers, "Access-Control-Allow-Headers"),
-            "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token");
-}
 
 class LambdaTest : public ::testing::Test {
  protected:
@@ -137,14 +95,14 @@ TEST_F(LambdaTest, ApiGatewayEventsGetTheContractsProxyResponses) {
   auto movies = call("retrieveMovies", api_event("GET", "/movies"));
   EXPECT_EQ(movies.status, 200);
   EXPECT_EQ(json::serialize(json::value(movies.body)), R"({"movies":[]})");
-  expect_contract_headers(movies);
+  expect_api_gateway_headers(movies.headers);
 
   const std::string item = R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":15.99})";
   auto created = call("createTicket", api_event("POST", "/ticket", item));
   EXPECT_EQ(created.status, 201);
   EXPECT_EQ(json::serialize(json::value(created.body)),
             R"({"message":"Ticket created successfully","Theatre-Seat":"1-A9","Movie":"Dune"})");
-  expect_contract_headers(created);
+  expect_api_gateway_headers(created.headers);
   // The same process serves the next invocation.
   auto again = call("createTicket", api_event("POST", "/ticket", item));
   EXPECT_EQ(again.status, 409);

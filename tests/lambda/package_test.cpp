@@ -9,8 +9,8 @@
 #include <string>
 
 #include "e2e/harness.hpp"
-#include "lambda/child_process.hpp"
 #include "lambda/fake_runtime_api.hpp"
+#include "support/child_process.hpp"
 
 namespace tb::test {
 namespace {

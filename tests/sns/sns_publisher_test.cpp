@@ -4,9 +4,6 @@
 #include "sns/sns_publisher.hpp"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <initializer_list>
 #include <utility>
@@ -15,6 +12,7 @@
 #include "aws/moto_server.hpp"
 #include "aws/query_api.hpp"
 #include "core/json.hpp"
+#include "support/child_process.hpp"
 
 namespace tb::sns {
 namespace {
@@ -130,15 +128,7 @@ class SnsPublisher : public ::testing::Test {
 // A loopback URL that refuses connections: a publisher pointed there proves it sent nothing
 // when it fails with anything but unavailable.
 std::string refusing_endpoint() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  return "http://127.0.0.1:" + std::to_string(test::free_loopback_port());
 }
 
 const std::string* string_at(const json::value& v, std::initializer_list<std::string_view> path) {
