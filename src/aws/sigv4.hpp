@@ -2,7 +2,9 @@
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "aws/http_client.hpp"
 #include "aws/settings.hpp"
@@ -31,6 +33,11 @@ class sigv4_signer {
   aws::credentials creds_;
   std::string region_;
   std::string service_;
+
+  std::string signing_key(std::string_view date) const;
+  mutable std::mutex key_mutex_;
+  mutable std::string key_date_;  // YYYYMMDD the key below is for
+  mutable std::string key_;
 };
 
 }  // namespace tb::aws

@@ -228,6 +228,22 @@ TEST(SigV4Signer, ResigningReplacesDateAndSignature) {
   EXPECT_EQ(second.canonical_request.find("authorization"), std::string::npos);
 }
 
+TEST(SigV4Signer, ASignerKeptPastMidnightSignsWithTheNewDaysKey) {
+  // The signing key is derived once a day: the next day's signature must be a fresh signer's.
+  const sigv4_signer kept(suite_credentials, suite_region, "sns");
+  const auto next_day = suite_time + std::chrono::hours(24);
+  http_request first{"POST", "https://sns.us-east-1.amazonaws.com/", {}, "x"};
+  http_request second = first, fresh = first;
+  const auto today = kept.sign_traced(first, suite_time);
+  const auto tomorrow = kept.sign_traced(second, next_day);
+  const auto expected = sigv4_signer(suite_credentials, suite_region, "sns").sign_traced(fresh, next_day);
+  EXPECT_EQ(tomorrow.authorization, expected.authorization);
+  EXPECT_NE(tomorrow.authorization.find("/20150831/us-east-1/sns/aws4_request"), std::string::npos);
+  // And back: a clock set back a day is not signed with the cached key either.
+  http_request back = first;
+  EXPECT_EQ(kept.sign_traced(back, suite_time).authorization, today.authorization);
+}
+
 TEST(SigV4Signer, SignsTheSessionToken) {
   http_request req{"POST", "https://sns.us-east-1.amazonaws.com/", {}, ""};
   const auto trace =
