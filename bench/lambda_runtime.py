@@ -209,7 +209,7 @@ def event(function):
 class Runtime:
     """One bootstrap process: started fresh, stopped (SIGKILL, as Lambda ends a sandbox) and reaped."""
 
-    def __init__(self, api, root, address, tmpdir, function, log):
+    def __init__(self, api, root, address, tmpdir, function, log, current):
         self.api, self.function, self.log = api, function, log
         env = {"AWS_LAMBDA_RUNTIME_API": address, "_HANDLER": function, "LAMBDA_TASK_ROOT": root,
                "TMPDIR": tmpdir, "AWS_LAMBDA_FUNCTION_NAME": "ticket-booking-bench-" + function,
@@ -219,6 +219,7 @@ class Runtime:
         self.t_exec = now_ns()
         self.proc = subprocess.Popen([os.path.join(root, "bootstrap")], cwd=root, env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
+        current.append(self)
 
     def wait_ready(self):  # -> ns from exec to the first `next`
         t = self.api.wait(lambda: self.api.first_next_ns, self.proc, self.function + ": first next", self.log)
@@ -253,7 +254,7 @@ class Runtime:
             raise Fail("pid %d is not the binary: %r" % (self.proc.pid, cmd[:200]))
         return vals
 
-    def stop(self):
+    def stop(self):  # may run twice: a SIGTERM can cut the first short
         if self.proc.poll() is None:
             self.proc.kill()
         try:
@@ -310,11 +311,12 @@ def main():
     server = Server(api)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     address = "127.0.0.1:%d" % server.server_address[1]
-    current = []
+    current = []  # the live bootstrap, stopped however this ends
 
     def stop_current():
         while current:
-            current.pop().stop()
+            current[-1].stop()
+            current.pop()
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix="ticket-bench-lambda.")
@@ -327,9 +329,12 @@ def main():
         unpacked, files = unpack(a.zip, root)
 
         def process(function, name):
-            r = Runtime(api, root, address, tmp, function, log(name))
-            current.append(r)
-            return r
+            # no SIGTERM between the fork and `current` knowing the process
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            try:
+                return Runtime(api, root, address, tmp, function, log(name), current)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
         # setup: the seat, created by createTicket on an empty /tmp (a fresh sandbox's store)
         r = process("createTicket", "setup")
