@@ -17,6 +17,9 @@
 #   SEED_COUNT=10000 seats seeded (S-00001..), SHARED_DIR  where shared/ is if not beside the repo
 #   MEM_COUNT=100000 memory at scale: a second instance of ours with this many tickets, listed and
 #                   read at random while its RSS is watched (0: skip; not with OURS_CMD)
+#   LAMBDA_COLD=20  Lambda: fresh bootstrap processes for the cold start   LAMBDA_WARM=2000 warm invocations
+#   SKIP_LAMBDA=1   no Lambda figures                    ONLY=lambda  the Lambda figures alone (seconds;
+#                   results.json then holds only those: set OUT to keep a full run's)
 set -euo pipefail
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -24,16 +27,21 @@ die() { log "ERROR: $*"; exit 1; }
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+ONLY=${ONLY:-} SKIP_LAMBDA=${SKIP_LAMBDA:-0}
+case $ONLY in ''|lambda) ;; *) die "ONLY must be empty or 'lambda', not '$ONLY'" ;; esac
+[ "$ONLY" = lambda ] && [ "$SKIP_LAMBDA" = 1 ] && die "ONLY=lambda with SKIP_LAMBDA=1 measures nothing"
 SHARED=$(cd "$HERE/../.." && pwd)/shared
 [ -f "$SHARED/bench/wrk/seed.mjs" ] || SHARED=${SHARED_DIR:-}
-[ -n "$SHARED" ] && [ -f "$SHARED/bench/wrk/seed.mjs" ] \
+[ -n "$SHARED" ] && [ -f "$SHARED/bench/wrk/seed.mjs" ] || [ "$ONLY" = lambda ] \
   || die "benchmark kit not found: expected ../shared/bench beside the repo ($(cd "$HERE/../.." && pwd)/shared) or SHARED_DIR"
 KIT=$SHARED/bench
 
 RUNS=${RUNS:-3} DUR=${DUR:-10s} WARM=${WARM:-3s} PORT_BASE=${PORT_BASE:-18100}
 SKIP_PEER=${SKIP_PEER:-0} SKIP_NGINX=${SKIP_NGINX:-0} SEED_COUNT=${SEED_COUNT:-10000}
-MEM_COUNT=${MEM_COUNT:-100000}
+MEM_COUNT=${MEM_COUNT:-100000} LAMBDA_COLD=${LAMBDA_COLD:-20} LAMBDA_WARM=${LAMBDA_WARM:-2000}
 OURS_CMD=${OURS_CMD:-}
+# ONLY=lambda: none of the HTTP part (no peer, nginx, load or memory phase)
+[ "$ONLY" = lambda ] && { SKIP_PEER=1 SKIP_NGINX=1 MEM_COUNT=0 OURS_CMD=""; }
 BIN=${BIN:-$REPO/build/ticket-booking}
 case $BIN in /*) ;; *) [ -e "$BIN" ] || BIN=$REPO/$BIN ;; esac
 [ -e "$BIN" ] && BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
@@ -58,6 +66,7 @@ WARM_S=$(secs "$WARM") || exit 1
 [[ $PORT_BASE =~ ^[0-9]+$ ]] || die "PORT_BASE must be a port number"
 [[ $SEED_COUNT =~ ^[1-9][0-9]*$ ]] || die "SEED_COUNT must be a positive integer"
 [[ $MEM_COUNT =~ ^[0-9]+$ ]] || die "MEM_COUNT must be a whole number (0 skips the memory phase)"
+[[ $LAMBDA_COLD =~ ^[1-9][0-9]*$ && $LAMBDA_WARM =~ ^[1-9][0-9]*$ ]] || die "LAMBDA_COLD and LAMBDA_WARM must be positive integers"
 export TICKET_COUNT=$SEED_COUNT   # read by get_ticket.lua, patch_ticket.lua, mix.lua
 if [ -z "$OURS_CMD" ] && [ ! -x "$BIN" ]; then
   die "binary not found or not executable: $BIN (build it first, or set BIN=...)"
@@ -67,9 +76,11 @@ fi
 find_nginx() { NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true); [ -n "$NGINX" ]; }
 missing_pkgs() {
   local -a p=()
+  command -v python3 >/dev/null || p+=(python3)
+  [ "$SKIP_LAMBDA" = 1 ] || command -v zip >/dev/null || p+=(zip)
+  [ "$ONLY" = lambda ] && { echo "${p[*]}"; return; }
   command -v wrk >/dev/null || p+=(wrk)
   command -v curl >/dev/null || p+=(curl)
-  command -v python3 >/dev/null || p+=(python3)
   command -v node >/dev/null || p+=(nodejs)
   [ "$SKIP_PEER" = 1 ] || command -v npm >/dev/null || p+=(npm)
   [ "$SKIP_NGINX" = 1 ] || find_nginx || p+=(nginx-light)
@@ -89,13 +100,13 @@ if [ -n "$pkgs" ]; then
   pkgs=$(missing_pkgs)
   [ -z "$pkgs" ] || die "still missing after install: $pkgs"
 fi
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' \
+[ "$ONLY" = lambda ] || node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' \
   || die "node >= 18 needed by seed.mjs (have $(node --version))"
 [ "$SKIP_NGINX" = 1 ] || find_nginx
 
 # --- process bookkeeping and cleanup ------------------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ticket-bench.XXXXXX")
-OURS_PID="" PEER_PID="" MEM_PID="" WRK_PID="" NGINX_PREFIX="" NGINX_PID=""
+OURS_PID="" PEER_PID="" MEM_PID="" WRK_PID="" NGINX_PREFIX="" NGINX_PID="" LAMBDA_PID=""
 
 alive() { local st; st=$(sed 's/.*) //' "/proc/${1:-none}/stat" 2>/dev/null | cut -d' ' -f1); [ -n "$st" ] && [ "$st" != Z ]; }
 stop_pid() {  # TERM, up to 10 s, then KILL; reaps our own children
@@ -121,6 +132,7 @@ cleanup() {
   stop_pid "$OURS_PID"
   stop_pid "$PEER_PID"
   stop_pid "$MEM_PID"
+  stop_pid "$LAMBDA_PID"  # it kills its bootstrap on SIGTERM
   rm -rf "$TMP"
   [ "$rc" = 0 ] || log "exiting with status $rc (processes stopped, logs in $RAW)"
   exit "$rc"
@@ -174,6 +186,12 @@ list_check() {  # NAME URL -> "bytes items seconds" of one GET /tickets
   echo "$2 $items $3"
 }
 
+rm -rf "$RAW" && mkdir -p "$RAW"
+TSV=$RAW/runs.tsv && : > "$TSV"
+OURS_DESC="not run (ONLY=lambda)"  # section 2 names it otherwise
+# Sections 1 to 4, the HTTP part, are left out by ONLY=lambda (not indented: the fi is after 4).
+if [ "$ONLY" != lambda ]; then
+
 # --- 1. the Node peer's dependencies (cached under $OUT/peer) -------------------------------------
 PEER_DIR=$OUT/peer
 peer_loads() {
@@ -203,8 +221,6 @@ if [ "$SKIP_PEER" != 1 ]; then
 fi
 
 # --- 2. start and seed the targets, one after another ------------------------------------------
-rm -rf "$RAW" && mkdir -p "$RAW"
-TSV=$RAW/runs.tsv && : > "$TSV"
 OURS_PORT=$PORT_BASE PEER_PORT=$((PORT_BASE + 1))
 OURS_URL=http://127.0.0.1:$OURS_PORT PEER_URL=http://127.0.0.1:$PEER_PORT NGINX_URL=""
 
@@ -372,10 +388,35 @@ if [ "$MEM_COUNT" -gt 0 ] && [ -z "$OURS_CMD" ]; then
   log "memory with $MEM_COUNT tickets: RSS ${MEM_SEED} kB seeded, ${MEM_LIST} kB after listings, ${MEM_READS} kB after random reads, peak ${MEM_HWM} kB"
   stop_pid "$MEM_PID"; MEM_PID=""
 fi
+fi  # ONLY != lambda
 
-# --- 5. medians, table, targets, JSON -------------------------------------------------------------
+# --- 5. Lambda (ours): the packaged zip's bootstrap against a fake Runtime API ---------------------
+# There is no Lambda peer in ../shared/bench: these figures are absolute. The store is the local one
+# under the process's TMPDIR (no DYNAMODB_TABLE); see bench/lambda_runtime.py for what is timed.
+LAMBDA_JSON=""
+if [ "$SKIP_LAMBDA" != 1 ] && [ -n "$OURS_CMD" ]; then
+  log "lambda: skipped (OURS_CMD is not the binary that would be packaged)"
+elif [ "$SKIP_LAMBDA" != 1 ]; then
+  [ -x "$BIN" ] || die "binary not found or not executable: $BIN (the Lambda zip packages it)"
+  ZIP=$OUT/lambda/ticket-booking.zip
+  rm -f "$OUT/lambda/results.json"
+  bash "$REPO/scripts/package-lambda.sh" --binary "$BIN" --out "$ZIP" > "$RAW/lambda.package.log" 2>&1 9>&- \
+    || { tail -n 20 "$RAW/lambda.package.log" >&2; die "lambda: packaging failed (log: $RAW/lambda.package.log)"; }
+  log "lambda: $(tail -n 1 "$RAW/lambda.package.log"); $LAMBDA_COLD cold starts, $LAMBDA_WARM warm invocations"
+  rc=0
+  python3 "$HERE/lambda_runtime.py" "$ZIP" "$OUT/lambda/results.json" --cold "$LAMBDA_COLD" --warm "$LAMBDA_WARM" \
+    --logs "$RAW" 2> "$RAW/lambda.log" 9>&- &
+  LAMBDA_PID=$!
+  wait "$LAMBDA_PID" || rc=$?
+  LAMBDA_PID=""
+  [ "$rc" = 0 ] || { tail -n 30 "$RAW/lambda.log" >&2; die "lambda: the measurement failed (exit $rc, log: $RAW/lambda.log)"; }
+  log "$(tail -n 1 "$RAW/lambda.log")"
+  LAMBDA_JSON=$OUT/lambda/results.json
+fi
+
+# --- 6. medians, table, targets, JSON -------------------------------------------------------------
 export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC SKIP_PEER SKIP_NGINX META_IDLE META_LOAD
-export MEM_COUNT MEM_SEED MEM_LIST MEM_READS MEM_HWM
+export MEM_COUNT MEM_SEED MEM_LIST MEM_READS MEM_HWM LAMBDA_JSON
 export RSS_SEED RSS_LIST RSS_LISTLOAD RSS_END HWM_END PEER_RSS_SEED PEER_RSS_LIST PEER_RSS_LISTLOAD PEER_RSS_END PEER_HWM_END
 export OURS_LIST_BYTES OURS_LIST_ITEMS OURS_LIST_S PEER_LIST_BYTES PEER_LIST_ITEMS PEER_LIST_S
 export M_NPROC M_CPU M_DATE M_KERNEL M_TOOLS M_GIT
@@ -383,7 +424,8 @@ M_NPROC=$(nproc)
 M_CPU=$(awk -F': *' '/^(model name|Hardware|Model)[[:space:]]*:/ {print $2; exit}' /proc/cpuinfo)
 M_DATE=$(date -u +%FT%TZ)
 M_KERNEL=$(uname -srm)
-M_TOOLS="wrk $( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}'), node $(node --version)"
+M_TOOLS="python3 $(python3 -c 'import platform; print(platform.python_version())')"
+[ "$ONLY" = lambda ] || M_TOOLS="wrk $( (wrk -v 2>&1 || true) | head -n1 | awk '{print $2}'), node $(node --version)"
 [ -z "${NGINX:-}" ] || M_TOOLS="$M_TOOLS, $( ("$NGINX" -v 2>&1 || true) | awk '{print $3}')"
 M_GIT=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo none)
 [ "$M_GIT" = none ] || { git -C "$REPO" diff --quiet HEAD -- 2>/dev/null || M_GIT="$M_GIT+dirty"; }
@@ -464,6 +506,13 @@ if kb("MEM_HWM"):
     out["memory_at_scale"] = {"tickets": int(E["MEM_COUNT"]), "rss_kb_after_seed": kb("MEM_SEED"),
                               "rss_kb_after_list_load": kb("MEM_LIST"), "rss_kb_after_random_reads": kb("MEM_READS"),
                               "peak_VmHWM_kb": kb("MEM_HWM")}
+out["lambda"] = None
+if E.get("LAMBDA_JSON"):
+    with open(E["LAMBDA_JSON"]) as f:
+        out["lambda"] = json.load(f)
+    out["lambda"]["note"] = ("absolute figures: no Lambda peer in shared/bench. The packaged zip's bootstrap "
+                             "against a fake Runtime API on loopback, the local store under TMPDIR; on Lambda, "
+                             "the service's own init and the network to DynamoDB come on top")
 
 # The targets of issue #4, each judged from this run's figures (None: not measured in this run).
 def scen(name, t, k):
@@ -486,7 +535,7 @@ holds = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "<": lamb
 out["targets"] = [{"target": w, "measured": v, "must_be": op, "limit": lim, "unit": u.strip(),
                    "met": None if v is None else holds[op](v, lim)} for w, v, op, lim, u in TARGETS]
 out = {k: out[k] for k in ("machine", "config", "scenarios", "rss_kb", "memory_at_scale", "get_tickets_once",
-                           "metadata_visibility_ms", "targets")}
+                           "metadata_visibility_ms", "lambda", "targets")}
 with open(os.path.join(E["OUT"], "results.json"), "w") as f:
     json.dump(out, f, indent=2)
     f.write("\n")
@@ -495,13 +544,18 @@ with open(os.path.join(E["OUT"], "results.json"), "w") as f:
 m = out["machine"]
 print()
 print("ticket-booking benchmark  %s  nproc=%d  CPU: %s" % (m["date"], m["nproc"], m["cpu_model"]))
-print("  %s; git %s; runs=%s dur=%s warm=%s; medians; wrk shares the cores" % (m["tools"], m["git"], E["RUNS"], E["DUR"], E["WARM"]))
+if out["scenarios"]:
+    print("  %s; git %s; runs=%s dur=%s warm=%s; medians; wrk shares the cores" % (m["tools"], m["git"], E["RUNS"], E["DUR"], E["WARM"]))
+else:
+    print("  %s; git %s; ONLY=lambda: no HTTP scenarios" % (m["tools"], m["git"]))
 fmt = "%-13s %-6s %10s %9s %9s %8s %11s %10s %7s"
-print()
-print(fmt % ("scenario", "target", "rps", "p50_ms", "p99_ms", "srv_cpu", "ours/nginx", "ours/peer", "errors"))
-print("-" * 90)
 f = lambda v, d: "-" if v is None else ("%.*f" % (d, v))
 warn = []
+http = bool(out["scenarios"])  # none with ONLY=lambda
+if http:
+    print()
+    print(fmt % ("scenario", "target", "rps", "p50_ms", "p99_ms", "srv_cpu", "ours/nginx", "ours/peer", "errors"))
+    print("-" * 90)
 for name, s in out["scenarios"].items():
     first = True
     for t, v in s["targets"].items():
@@ -514,13 +568,13 @@ for name, s in out["scenarios"].items():
         print(fmt % (name if first else "", label, f(v["rps"], 0), f(v["p50_ms"], 3), f(v["p99_ms"], 3),
                      f(v["server_cores"], 2), rn, rp, errs))
         first = False
-print("-" * 90)
+if http: print("-" * 90)
 if any("nginx" in s["targets"] for s in out["scenarios"].values()): print("* nginx: static GET / with a fixed 121-byte body (loopback HTTP ceiling), measured in the get_ticket rounds.")
-print("  srv_cpu: cores used by the server during the run; errors: non-2xx/3xx + socket errors summed over runs.")
+if http: print("  srv_cpu: cores used by the server during the run; errors: non-2xx/3xx + socket errors summed over runs.")
 mib = lambda v: "-" if v is None else "%.1f MiB" % (v / 1024.0)
 for t in ("ours", "peer"):
     rss = out["rss_kb"].get(t)
-    if not rss: continue
+    if not rss or rss["after_seed"] is None: continue
     g = out["get_tickets_once"].get(t, {})
     print("RSS %-4s  after seeding %s: %s | after one GET /tickets (%s bytes): %s | after GET /tickets load: %s | end: %s (peak %s)" % (
         t, E["SEED_COUNT"], mib(rss["after_seed"]), g.get("bytes"), mib(rss["after_get_tickets"]),
@@ -532,12 +586,25 @@ if mem:
     print("Memory with %d tickets (ours): RSS %s seeded | %s after GET /tickets load | %s after random GET /ticket | peak %s" % (
         mem["tickets"], mib(mem["rss_kb_after_seed"]), mib(mem["rss_kb_after_list_load"]),
         mib(mem["rss_kb_after_random_reads"]), mib(mem["peak_VmHWM_kb"])))
-print()
-print("Targets (issue #4), from this run:")
-for (w, v, op, lim, u), t in zip(TARGETS, out["targets"]):
-    shown = "-" if v is None else (("%.2f" if u == "x" else "%.1f") % v) + u
-    verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "NOT MET")
-    print("  %-55s %11s  (%s %s%s)  %s" % (w, shown, op, lim, u, verdict))
+lam = out["lambda"]
+if lam:
+    c, w, p = lam["cold_start_ms"], lam["warm_invocation_ms"], lam["package_bytes"]
+    print()
+    print("Lambda (ours; absolute: no Lambda peer in shared/bench): the packaged zip's bootstrap, a fake Runtime API on")
+    print("  loopback, the local store under TMPDIR (no DYNAMODB_TABLE); on Lambda its own init and DynamoDB come on top")
+    print("  cold start, %d fresh %s processes: init (exec -> first next) p50 %.1f ms, p90 %.1f ms | to first response p50 %.1f ms, p90 %.1f ms" % (
+        c["processes"], lam["function"], c["init"]["median"], c["init"]["p90"], c["first_response"]["median"], c["first_response"]["p90"]))
+    print("  warm %s, %d invocations in one process: p50 %.3f ms, p99 %.3f ms | peak RSS %s" % (
+        lam["function"], w["invocations"], w["median"], w["p99"], mib(lam["memory_kb"]["peak_VmHWM"])))
+    print("  package: zip %.1f MiB (%d bytes), unzipped %.1f MiB (%d files)" % (
+        p["zip"] / 1048576.0, p["zip"], p["unzipped"] / 1048576.0, p["files"]))
+if http:
+    print()
+    print("Targets (issue #4), from this run:")
+    for (w, v, op, lim, u), t in zip(TARGETS, out["targets"]):
+        shown = "-" if v is None else (("%.2f" if u == "x" else "%.1f") % v) + u
+        verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "NOT MET")
+        print("  %-55s %11s  (%s %s%s)  %s" % (w, shown, op, lim, u, verdict))
 for w in warn: print("WARNING: " + w)
-print("results: %s/results.json, raw wrk logs: %s/raw/" % (E["OUT"], E["OUT"]))
+print("results: %s/results.json, raw %slogs: %s/raw/" % (E["OUT"], "wrk " if http else "", E["OUT"]))
 PY
