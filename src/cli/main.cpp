@@ -114,6 +114,9 @@ config parse_args(int argc, char** argv) {
 // DynamoDB table named there, invoke and lambda run on DynamoDB and SNS instead of the data dir.
 backend_config backend_config_of(const config& c) {
   backend_config b{c.data_dir, std::nullopt};
+  // Without a table the AWS settings are not this run's: a stray AWS_REGION must not stop it.
+  const char* table = std::getenv("DYNAMODB_TABLE");
+  if (!table || !*table) return b;
   auto settings = aws::read_settings([](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
     if (!v || !*v) return std::nullopt;

@@ -166,11 +166,12 @@ http_response http_client::send(const std::string& method, const std::string& ta
   return to_response(parser.get());
 }
 
-command_result run_cli(const std::vector<std::string>& args) {
+command_result run_cli(const std::vector<std::string>& args, std::optional<environment> env) {
   temp_dir tmp;
   std::vector<std::string> full{binary_path()};
   full.insert(full.end(), args.begin(), args.end());
-  child_process cli({.args = std::move(full), .output = tmp.path() / "out", .errors = tmp.path() / "err"});
+  child_process cli(
+      {.args = std::move(full), .env = std::move(env), .output = tmp.path() / "out", .errors = tmp.path() / "err"});
   command_result r;
   r.status = cli.wait();
   r.out = read_file(tmp.path() / "out");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,8 @@ struct command_result {
   std::string out;
   std::string err;
 };
-command_result run_cli(const std::vector<std::string>& args);
+// `env`: exactly these variables (nullopt: this process's own).
+command_result run_cli(const std::vector<std::string>& args, std::optional<environment> env = std::nullopt);
 
 std::string binary_path();
 

@@ -116,6 +116,26 @@ class InvokeTest : public ::testing::Test {
 
 // ---- (1) the README's SNS event and idempotency -------------------------------------------
 
+// The AWS settings are read only when DYNAMODB_TABLE asks for DynamoDB: a local run does not
+// trip over a variable set for something else; a DynamoDB run names the one it cannot use.
+TEST_F(InvokeTest, AwsSettingsCountOnlyWhenADynamoDBTableIsNamed) {
+  environment env = this_environment();
+  env.erase("DYNAMODB_TABLE");
+  env["AWS_REGION"] = "not a region";
+  env["AWS_ENDPOINT_URL"] = "ftp://nowhere";
+  const std::string event = R"({"httpMethod":"POST","body":"{\"Theatre-Seat\":\"A-1\",\"Movie\":\"Dune\"}"})";
+  auto local = run_cli({"invoke", "createTicket", "--data", event, "--data-dir", data()}, env);
+  ASSERT_EQ(local.status, 0) << local.err;
+  EXPECT_NE(local.out.find("\"statusCode\":201"), std::string::npos) << local.out;
+
+  env["DYNAMODB_TABLE"] = "ticket-booking";
+  const auto other = (dir_.path() / "other").string();
+  auto aws = run_cli({"invoke", "createTicket", "--data", event, "--data-dir", other}, env);
+  EXPECT_EQ(aws.status, 2);
+  EXPECT_NE(aws.err.find("AWS_REGION"), std::string::npos) << aws.err;
+  EXPECT_FALSE(std::filesystem::exists(other));
+}
+
 TEST_F(InvokeTest, ReadmeSnsEventAppliesTheMetadataOnceAndADuplicateChangesNothing) {
   create("1-A9", "12.99");
 
