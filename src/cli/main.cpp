@@ -28,6 +28,9 @@ constexpr const char* usage = R"(usage:
   ticket-booking lambda [--data-dir ./data]   (AWS_LAMBDA_RUNTIME_API and _HANDLER as Lambda sets them)
   ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
 
+With DYNAMODB_TABLE set, invoke and lambda run on DynamoDB and SNS instead of --data-dir
+(PRICE_CHANGE_TOPIC_ARN, AWS_REGION, AWS_ENDPOINT_URL, ...: see the README's "On AWS").
+
 FUNCTION: retrieveMovies retrieveTicket retrieveAllTickets createTicket updateTicket
           removeTicket priceChangeEventHandler
 )";
