@@ -69,14 +69,17 @@ class aws_service final : public backend {
   std::optional<std::chrono::steady_clock::time_point> last_sweep_;
 };
 
-std::string database_file(const std::filesystem::path& data_dir) {
+// The data dir, made when missing: the store makes only its file.
+std::string new_or_existing_database(const std::filesystem::path& data_dir) {
   std::filesystem::create_directories(data_dir);
-  return (data_dir / "tickets.db").string();
+  return database_file(data_dir).string();
 }
 
 }  // namespace
 
-local_service::local_service(const backend_config& c) : store({database_file(c.data_dir)}) {}
+std::filesystem::path database_file(const std::filesystem::path& data_dir) { return data_dir / "tickets.db"; }
+
+local_service::local_service(const backend_config& c) : store({new_or_existing_database(c.data_dir)}) {}
 
 local_service::~local_service() {
   store.on_event_recorded(nullptr);

@@ -51,4 +51,7 @@ struct local_service final : backend {
 
 std::unique_ptr<backend> make_backend(const backend_config& c);
 
+// The local store's file under a data dir.
+std::filesystem::path database_file(const std::filesystem::path& data_dir);
+
 }  // namespace tb

@@ -118,21 +118,16 @@ config parse_args(int argc, char** argv) {
 backend_config backend_config_of(const config& c) {
   backend_config b{c.data_dir, std::nullopt};
   // Without a table the AWS settings are not this run's: a stray AWS_REGION must not stop it.
-  const char* table = std::getenv("DYNAMODB_TABLE");
-  if (!table || !*table) return b;
-  auto settings = aws::read_settings([](std::string_view name) -> std::optional<std::string> {
+  const aws::env_lookup env = [](std::string_view name) -> std::optional<std::string> {
     const char* v = std::getenv(std::string(name).c_str());
     if (!v || !*v) return std::nullopt;
     return std::string(v);
-  });
+  };
+  if (!env("DYNAMODB_TABLE")) return b;
+  auto settings = aws::read_settings(env);
   if (!settings) throw usage_error(settings.err().message);
-  if (settings->dynamodb_configured) b.aws = std::move(*settings);
+  b.aws = std::move(*settings);
   return b;
-}
-
-std::filesystem::path database_file(const config& c) {
-  std::filesystem::create_directories(c.data_dir);
-  return c.data_dir / "tickets.db";
 }
 
 int serve(const config& c) {
@@ -222,9 +217,9 @@ int run_lambda(const config& c) {
 }
 
 int events(const config& c) {
-  if (!std::filesystem::exists(c.data_dir / "tickets.db"))
-    throw usage_error("no data under " + c.data_dir.string());
-  sqlite::sqlite_store store({database_file(c).string()});
+  const auto file = database_file(c.data_dir);
+  if (!std::filesystem::exists(file)) throw usage_error("no data under " + c.data_dir.string());
+  sqlite::sqlite_store store({file.string()});
   std::int64_t after = c.after;
   for (;;) {
     auto page = store.events_after(after, 1000);
