@@ -1,7 +1,5 @@
 #include "app/functions.hpp"
 
-#include <future>
-
 #include "app/price_change_handler.hpp"
 
 namespace tb {
@@ -96,9 +94,7 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
   json::array results;
   for (const auto& m : messages) {
     // The handler may complete on the store's writer thread: messages go one at a time, in order.
-    std::promise<result<handler_outcome>> p;
-    handler.handle(m.body, m.message_id, [&p](result<handler_outcome> r) { p.set_value(std::move(r)); });
-    auto r = p.get_future().get();
+    auto r = wait_for<handler_outcome>([&](auto done) { handler.handle(m.body, m.message_id, done); });
     json::object entry;
     entry.append_new("messageId", m.message_id);
     const bool malformed = !r && r.err().code == errc::bad_request;

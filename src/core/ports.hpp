@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,16 @@ namespace tb {
 // batch many of them into one commit (group commit). A store may also call it before returning.
 template <class T>
 using completion = std::function<void(result<T>)>;
+
+// Starts an operation with a completion and waits for its result: for a caller with nothing else
+// to do meanwhile (a command, a Lambda invocation, a test).
+template <class T, class F>
+result<T> wait_for(F&& start) {
+  std::promise<result<T>> p;
+  auto f = p.get_future();
+  start([&p](result<T> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
 
 // Receives each item of a scan as canonical JSON; the view is valid during the call only.
 using item_visitor = std::function<void(std::string_view item_json)>;

@@ -1,6 +1,5 @@
 #include "dynamodb/dynamodb_outbox.hpp"
 
-#include <future>
 #include <variant>
 
 #include "app/log.hpp"
@@ -11,14 +10,11 @@ namespace tb::dynamodb {
 namespace {
 
 result<void> publish(event_publisher& publisher, const outbox_record& rec) {
-  std::promise<result<void>> p;
-  auto f = p.get_future();
   try {
-    publisher.publish(rec.event_json, rec.event_id, [&p](result<void> r) { p.set_value(std::move(r)); });
+    return wait_for<void>([&](auto done) { publisher.publish(rec.event_json, rec.event_id, done); });
   } catch (const std::exception& e) {
     return error{errc::internal, std::string("publisher failure: ") + e.what()};
   }
-  return f.get();
 }
 
 const json::value* member(const json::value& v, std::string_view key) {

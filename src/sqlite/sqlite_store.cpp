@@ -3,7 +3,6 @@
 #include <pthread.h>
 
 #include <algorithm>
-#include <future>
 #include <optional>
 #include <unordered_map>
 
@@ -711,16 +710,17 @@ void sqlite_store::release_local(std::int64_t seq) {
 
 void sqlite_store::handle_locally(local_price_change_handler* h) {
   if (h) {
-    std::promise<result<int>> released;
-    submit<int>(
-        [](writer& w) -> result<int> {
-          w.db.exec("UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims)");
-          const int n = w.db.changes();
-          w.db.exec("DELETE FROM local_claims");
-          return n;
-        },
-        [&released](result<int> r) { released.set_value(std::move(r)); }, true);
-    if (auto r = released.get_future().get(); !r)
+    auto r = wait_for<int>([&](auto done) {
+      submit<int>(
+          [](writer& w) -> result<int> {
+            w.db.exec("UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims)");
+            const int n = w.db.changes();
+            w.db.exec("DELETE FROM local_claims");
+            return n;
+          },
+          std::move(done), true);
+    });
+    if (!r)
       log_line("error", "events an earlier run left claimed stay so", {{"reason", r.err().message}});
     else if (*r > 0)
       log_line("info", "events an earlier run left claimed go to the bus", {{"events", std::to_string(*r)}});
