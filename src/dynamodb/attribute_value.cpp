@@ -2,6 +2,8 @@
 
 #include <boost/json/string.hpp>
 
+#include "core/ticket.hpp"
+
 namespace tb::dynamodb {
 namespace {
 
@@ -119,6 +121,21 @@ result<json::object> from_item(const boost::json::object& item) {
     out.append_new(std::string(name), std::move(*v));
   }
   return out;
+}
+
+boost::json::object S(std::string_view s) { return {{"S", s}}; }
+
+boost::json::object N(long long n) { return {{"N", std::to_string(n)}}; }
+
+boost::json::object ticket_key(std::string_view seat) { return {{std::string(seat_key), S(seat)}}; }
+
+std::string attribute_text(const boost::json::object& item, std::string_view name, std::string_view type) {
+  auto it = item.find(name);
+  if (it == item.end() || !it->value().is_object()) return {};
+  const auto& av = it->value().get_object();
+  auto v = av.find(type);
+  if (v == av.end() || !v->value().is_string()) return {};
+  return std::string(v->value().get_string());
 }
 
 }  // namespace tb::dynamodb

@@ -4,6 +4,8 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <string>
+#include <string_view>
 
 #include "core/json.hpp"
 #include "core/result.hpp"
@@ -19,5 +21,14 @@ boost::json::object to_item(const json::object& item);
 // B its base64 text. Fails with internal on anything that is not an AttributeValue.
 result<json::value> from_attribute_value(const boost::json::value& av);
 result<json::object> from_item(const boost::json::object& item);
+
+// The AttributeValues the tables' keys and bookkeeping are written with, named as DynamoDB
+// names their types: {"S": s} and {"N": n}.
+boost::json::object S(std::string_view s);
+boost::json::object N(long long n);
+// A ticket's key: its Theatre-Seat.
+boost::json::object ticket_key(std::string_view seat);
+// The text of an item's attribute of that type ("S", "N"); empty when absent or of another type.
+std::string attribute_text(const boost::json::object& item, std::string_view name, std::string_view type = "S");
 
 }  // namespace tb::dynamodb

@@ -48,7 +48,7 @@ result<relay_report> dynamodb_outbox::relay(event_publisher& publisher, std::siz
                             {"IndexName", pending_index},
                             {"KeyConditionExpression", "#pending = :one"},
                             {"ExpressionAttributeNames", {{"#pending", "pending"}}},
-                            {"ExpressionAttributeValues", {{":one", {{"S", "1"}}}}},
+                            {"ExpressionAttributeValues", {{":one", S("1")}}},
                             {"ScanIndexForward", true}};
     std::size_t settled = 0;
     while (settled < limit) {
@@ -148,9 +148,8 @@ result<bool> dynamodb_outbox::write_landed(const outbox_record& rec) {
   const json::value* price = member(*event, "newPrice");
   const json::value* when = member(*event, "timestamp");
   if (!seat || !seat->if_string() || !price || !when) return false;
-  boost::json::object key{{std::string(seat_key), {{"S", *seat->if_string()}}}};
   auto r = outbox_.client().call(
-      "GetItem", {{"TableName", tickets_table_}, {"Key", std::move(key)}, {"ConsistentRead", true}});
+      "GetItem", {{"TableName", tickets_table_}, {"Key", ticket_key(*seat->if_string())}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return false;

@@ -10,14 +10,6 @@
 namespace tb::dynamodb {
 namespace {
 
-boost::json::object S(std::string_view s) {
-  return {{"S", s}};
-}
-
-boost::json::object key_of(std::string_view seat) {
-  return {{std::string(seat_key), S(seat)}};
-}
-
 // The seat first, as the ticket was created; DynamoDB does not promise its attributes' order.
 result<json::object> ticket_from(const boost::json::object& wire) {
   auto item = from_item(wire);
@@ -28,14 +20,6 @@ result<json::object> ticket_from(const boost::json::object& wire) {
   for (const auto& [k, v] : *item)
     if (k != seat_key) out.append_new(k, v);
   return out;
-}
-
-std::string seat_in(const boost::json::object& wire) {
-  auto it = wire.find(seat_key);
-  if (it == wire.end() || !it->value().is_object()) return {};
-  auto s = it->value().get_object().find("S");
-  return s != it->value().get_object().end() && s->value().is_string() ? std::string(s->value().get_string())
-                                                                       : std::string();
 }
 
 // DynamoDB measures an item its own way; its refusal reads as the core's own size rule.
@@ -72,7 +56,7 @@ class update_expression {
   boost::json::object request(const std::string& table, std::string_view seat,
                               const std::string& condition) const {
     boost::json::object req{{"TableName", table},
-                            {"Key", key_of(seat)},
+                            {"Key", ticket_key(seat)},
                             {"UpdateExpression", set_ + remove_},
                             {"ConditionExpression", condition},
                             {"ExpressionAttributeNames", names_}};
@@ -117,7 +101,7 @@ dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options 
 
 result<std::optional<json::object>> dynamodb_store::read(const std::string& seat) {
   auto r =
-      client_->call("GetItem", {{"TableName", opts_.table}, {"Key", key_of(seat)}, {"ConsistentRead", true}});
+      client_->call("GetItem", {{"TableName", opts_.table}, {"Key", ticket_key(seat)}, {"ConsistentRead", true}});
   if (!r) return r.err().to_error();
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return std::optional<json::object>();
@@ -148,7 +132,7 @@ result<std::optional<std::string>> dynamodb_store::scan(std::string_view after, 
       if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
         for (auto& wire : it->value().get_array())
           if (wire.is_object())
-            if (std::string seat = seat_in(wire.get_object()); seat > after)
+            if (std::string seat = attribute_text(wire.get_object(), seat_key); seat > after)
               items.emplace_back(std::move(seat), std::move(wire.get_object()));
       auto next = r->find("LastEvaluatedKey");
       if (next == r->end()) break;
@@ -215,7 +199,7 @@ void dynamodb_store::create(json::object item, completion<void> done) {
 void dynamodb_store::remove(std::string seat, completion<json::object> done) {
   done(guarded([&]() -> result<json::object> {
     boost::json::object req{{"TableName", opts_.table},
-                            {"Key", key_of(seat)},
+                            {"Key", ticket_key(seat)},
                             {"ConditionExpression", "attribute_exists(#seat)"},
                             {"ExpressionAttributeNames", {{"#seat", seat_key}}},
                             {"ReturnValues", "ALL_OLD"}};

@@ -3,30 +3,15 @@
 #include <chrono>
 
 #include "core/ports.hpp"
+#include "dynamodb/attribute_value.hpp"
 
 namespace tb::dynamodb {
 namespace {
 
 constexpr std::string_view handled_prefix = "handled#";
 
-boost::json::object S(std::string_view s) {
-  return {{"S", s}};
-}
-boost::json::object N(long long n) {
-  return {{"N", std::to_string(n)}};
-}
-
 boost::json::object key_of(std::string_view event_id) {
   return {{"eventId", S(event_id)}};
-}
-
-std::string text(const boost::json::object& item, std::string_view name, std::string_view type = "S") {
-  auto it = item.find(name);
-  if (it == item.end() || !it->value().is_object()) return {};
-  const auto& av = it->value().get_object();
-  auto v = av.find(type);
-  if (v == av.end() || !v->value().is_string()) return {};
-  return std::string(v->value().get_string());
 }
 
 std::string now_text() {
@@ -101,10 +86,10 @@ result<std::optional<outbox_record>> outbox_table::get(const std::string& event_
   if (it == r->end() || !it->value().is_object()) return std::optional<outbox_record>();
   const auto& item = it->value().get_object();
   outbox_record rec{
-      event_id, text(item, "event"), text(item, "eventType"), text(item, "status"), text(item, "recordedAt"),
-      0,        text(item, "reason")};
+      event_id, attribute_text(item, "event"), attribute_text(item, "eventType"), attribute_text(item, "status"), attribute_text(item, "recordedAt"),
+      0,        attribute_text(item, "reason")};
   try {
-    rec.attempts = std::stoll(text(item, "attempts", "N"));
+    rec.attempts = std::stoll(attribute_text(item, "attempts", "N"));
   } catch (const std::exception&) {
     rec.attempts = 0;  // absent or not an integer: count from here
   }
@@ -156,7 +141,7 @@ result<std::optional<handled_marker>> outbox_table::marker(const std::string& ev
   auto it = r->find("Item");
   if (it == r->end() || !it->value().is_object()) return std::optional<handled_marker>();
   const auto& item = it->value().get_object();
-  return std::optional<handled_marker>(handled_marker{text(item, "outcome"), text(item, "processedEventId")});
+  return std::optional<handled_marker>(handled_marker{attribute_text(item, "outcome"), attribute_text(item, "processedEventId")});
 }
 
 result<std::optional<handled_marker>> outbox_table::remember(const std::string& event_id,
