@@ -2,9 +2,7 @@
 
 #include <pthread.h>
 
-#include <algorithm>
 #include <optional>
-#include <unordered_map>
 
 #include "app/log.hpp"
 #include "sqlite/item_cache.hpp"
@@ -43,10 +41,9 @@ constexpr const char* schema = R"sql(
     reason          TEXT
   );
   CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending';
-  -- Price changes this process handles itself in its next transaction (handle_locally) are
-  -- recorded delivered, and claimed here until then: the claim's removal is a small write where
-  -- a status update rewrote the whole event. A restart gives what a crash left claimed to the
-  -- dispatcher.
+  -- Earlier versions handled a price change in the transaction after its own, its event claimed
+  -- here until then. A crash between the two left the claim, which the next serve gives to the
+  -- dispatcher (handle_locally); price changes are now handled in their own transaction.
   CREATE TABLE IF NOT EXISTS local_claims (seq INTEGER PRIMARY KEY);
   CREATE TABLE IF NOT EXISTS handled_events (
     event_id   TEXT PRIMARY KEY,
@@ -105,24 +102,22 @@ struct reader {
 
 struct writer {
   connection db;
-  statement begin, commit, rollback;
+  statement begin, commit, rollback, savepoint, rollback_to_savepoint, release_savepoint;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
-  statement handled, insert_handled, delivered, failed, claim, unclaim, give_back;
+  statement handled, insert_handled, delivered, failed, give_back;
   statement count_movie, uncount_movie, drop_movie;
   std::vector<std::string> touched;  // the seats the batch in progress wrote
-  std::uint32_t counter_at_begin = 0;  // the WAL index's commit counter when the batch began
-  struct local_event {
-    std::int64_t seq;
-    price_change_event event;
-    json::object item;          // the ticket as the price change wrote it
-    std::size_t touched_index;  // that write's place in `touched`
-  };
-  std::vector<local_event> local_events;  // the price changes the batch in progress claimed
+  bool left_pending = false;  // the batch in progress left an event for the dispatcher
+  // The local handler's outcomes in the batch in progress, told to it once the batch commits.
+  std::vector<std::pair<std::string, result<metadata_outcome>>> handled_here;
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK"),
+        savepoint(db, "SAVEPOINT handler"),
+        rollback_to_savepoint(db, "ROLLBACK TO handler"),
+        release_savepoint(db, "RELEASE handler"),
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
@@ -133,8 +128,6 @@ struct writer {
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
         failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
-        claim(db, "INSERT INTO local_claims (seq) VALUES (?)"),
-        unclaim(db, "DELETE FROM local_claims WHERE seq = ?"),
         give_back(db, "UPDATE events SET status = 'pending' WHERE seq = ?"),
         count_movie(db, "INSERT INTO movie_counts (movie, tickets) VALUES (?, 1) "
                         "ON CONFLICT (movie) DO UPDATE SET tickets = tickets + 1"),
@@ -222,29 +215,16 @@ struct writer {
     return text;
   }
 
-  // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one
-  // claimed for this process's local handler). Returns its seq.
+  // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one this
+  // process's local handler takes in the same transaction). Returns its seq.
   std::int64_t record_event(std::string_view event_id, std::string_view type, std::string_view seat,
                             std::string_view body, std::string_view status) {
     reset_guard g(insert_event);
     insert_event.bind(1, event_id).bind(2, type).bind(3, seat).bind(4, body);
     insert_event.bind(5, status);
     insert_event.step();
+    if (status == "pending") left_pending = true;
     return sqlite3_last_insert_rowid(db.get());
-  }
-
-  void take_claim(std::int64_t seq) {
-    reset_guard g(claim);
-    claim.bind(1, seq);
-    claim.step();
-  }
-
-  // Drops the claim on an event; false when there was none (a restart gave it to the dispatcher).
-  bool drop_claim(std::int64_t seq) {
-    reset_guard g(unclaim);
-    unclaim.bind(1, seq);
-    unclaim.step();
-    return db.changes() > 0;
   }
 
   // Makes an event pending: the dispatcher's to deliver.
@@ -252,6 +232,7 @@ struct writer {
     reset_guard g(give_back);
     give_back.bind(1, seq);
     give_back.step();
+    left_pending = true;
   }
 
   void remember(const std::string& event_id, std::string_view outcome, const std::string& now) {
@@ -356,10 +337,9 @@ auto sqlite_store::with_reader(F&& f) -> decltype(f(std::declval<reader&>())) {
 }
 
 template <class T, class Apply>
-void sqlite_store::submit(Apply apply, completion<T> done, bool records_event) {
+void sqlite_store::submit(Apply apply, completion<T> done) {
   auto slot = std::make_shared<std::optional<result<T>>>();
   write_op op;
-  op.records_event = records_event;
   op.apply = [slot, apply = std::move(apply)](writer& w) mutable { slot->emplace(apply(w)); };
   op.finish = [slot, done = std::move(done)](bool committed) {
     if (!committed || !slot->has_value())
@@ -380,27 +360,17 @@ void sqlite_store::submit(Apply apply, completion<T> done, bool records_event) {
 void sqlite_store::writer_loop() {
   writer& w = *writer_;
   std::vector<write_op> batch;
-  bool synced = true;  // PRAGMA synchronous is FULL
   for (;;) {
     bool resync = false;
-    bool sync = true;
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || resync_wanted_.load(); });
       resync = resync_wanted_.exchange(false);
       if (queue_.empty() && stopping_) return;  // every queued write is done
-      // The local handler's writes, queued first after the commit that recorded their events, go
-      // in a transaction of their own that does not wait for the disk: their effect is visible
-      // without an fsync's delay. A crash before the next fsync can lose them (a process crash
-      // cannot: the WAL is in the page cache), which loses nothing: their events are on disk,
-      // claimed, and a restart hands those to the dispatcher. Every later commit syncs the WAL,
-      // them included, so whatever reads them and is acknowledged is never ahead of them on disk.
-      const bool durable = queue_.empty() || queue_.front().durable;
-      while (!queue_.empty() && batch.size() < opts_.max_batch && queue_.front().durable == durable) {
+      while (!queue_.empty() && batch.size() < opts_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      sync = durable;
       batch_local_ = batch.empty() ? nullptr : local_;
     }
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
@@ -413,23 +383,15 @@ void sqlite_store::writer_loop() {
     // it, so one bad write cannot take the others down.
     std::vector<bool> failed(batch.size(), false);
     bool committed = false;
-    bool recorded = false;
     for (bool retry = true; retry;) {
       retry = false;
-      recorded = false;
-      w.local_events.clear();
+      w.left_pending = false;
+      w.handled_here.clear();
       w.touched.clear();
       try {
-        if (sync != synced) {
-          // Run as it is prepared, so not kept as a statement: SQLite applies this pragma while
-          // preparing it.
-          w.db.exec(sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-          synced = sync;
-        }
         w.begin.step();
         // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
         if (commit_counter_) before = load(commit_counter_);
-        w.counter_at_begin = before;
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (failed[i]) continue;
           try {
@@ -440,7 +402,6 @@ void sqlite_store::writer_loop() {
             retry = true;
             break;
           }
-          recorded = recorded || batch[i].records_event;
         }
         if (!retry) {
           w.commit.step();
@@ -463,19 +424,17 @@ void sqlite_store::writer_loop() {
     if (cache_ && committed) cache_->committed(before, w.touched);
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
-      log_batch lines;  // the handler's outcomes, one write per commit
+      log_batch lines;  // the handler's outcomes and the requests', one write per commit
+      if (committed)
+        for (const auto& [event_id, outcome] : w.handled_here) batch_local_->handled(event_id, outcome);
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     }
     batch.clear();
-    // The batch's price changes are handled first thing in the next one.
-    std::vector<write_op> deliveries;
-    if (committed) deliveries = local_deliveries(w, before + 1);
-    w.local_events.clear();
+    w.handled_here.clear();
     {
       std::lock_guard lock(queue_mutex_);
-      for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) queue_.push_front(std::move(*it));
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
-      if (committed && recorded && on_event_recorded_) on_event_recorded_();
+      if (committed && w.left_pending && on_event_recorded_) on_event_recorded_();
       batch_local_ = nullptr;
     }
     local_cv_.notify_all();
@@ -561,7 +520,6 @@ void sqlite_store::create(json::object item, completion<void> done) {
 }
 
 void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
-  const bool price_change = cmd.update.is_price_change;
   submit<update_outcome>(
       [this, cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
         auto old_item = w.load(cmd.update.seat);
@@ -584,15 +542,12 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
           const bool pending = !local && dispatched(price_change_initiated);
           auto seq = w.record_event(cmd.event_id, price_change_initiated, cmd.update.seat, body,
                                     pending ? "pending" : "delivered");
-          if (local) {
-            w.take_claim(seq);
-            w.local_events.push_back({seq, std::move(*local), out.new_item, w.touched.size() - 1});
-          }
+          if (local) handle_in_transaction(w, seq, std::move(*local), out.new_item);
           out.event_recorded = true;
         }
         return out;
       },
-      std::move(done), price_change);
+      std::move(done));
 }
 
 void sqlite_store::remove(std::string seat, completion<json::object> done) {
@@ -614,10 +569,10 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
 void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
   submit<metadata_outcome>(
       [this, cmd = std::move(cmd)](writer& w) { return write_metadata(w, cmd, false, std::nullopt); },
-      std::move(done), true);
+      std::move(done));
 }
 
-// known_new: the event cannot have been handled before (its claim was just dropped).
+// known_new: the event cannot have been handled before (this transaction recorded it).
 // current: the ticket's item as it stands, when the caller knows it; read otherwise.
 result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_command& cmd, bool known_new,
                                                       std::optional<json::object> current) {
@@ -649,63 +604,27 @@ result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_
   return metadata_outcome::applied;
 }
 
-// The handling of the price changes a batch just committed (its commit counter now `counter`),
-// each from the item it wrote unless a later write of the batch changed that ticket.
-std::vector<sqlite_store::write_op> sqlite_store::local_deliveries(writer& w, std::uint32_t counter) {
-  std::vector<write_op> out;
-  if (w.local_events.empty()) return out;
-  std::unordered_map<std::string_view, std::size_t> last_write;
-  for (std::size_t i = 0; i < w.touched.size(); ++i) last_write[w.touched[i]] = i;
-  for (auto& e : w.local_events) {
-    std::optional<json::object> item;
-    if (commit_counter_ && last_write[e.event.seat] == e.touched_index) item = std::move(e.item);
-    out.push_back(local_delivery(batch_local_->command_for(std::move(e.event)), e.seq, std::move(item), counter));
-  }
-  return out;
-}
-
-// The handler's write and the event's delivery (its claim dropped) in one transaction: exactly
-// once. An outcome that is an error gives the event to the dispatcher in that same transaction; a
-// write that fails altogether, in one of its own. `item` is the ticket as the price change wrote
-// it, valid while the commit counter is still `counter` (no other process wrote since) and no
-// earlier write of this transaction touched the ticket.
-sqlite_store::write_op sqlite_store::local_delivery(metadata_command cmd, std::int64_t seq,
-                                                    std::optional<json::object> item, std::uint32_t counter) {
-  auto outcome = std::make_shared<std::optional<result<metadata_outcome>>>();
-  auto id = std::make_shared<const std::string>(cmd.event.event_id);
-  write_op op;
-  op.records_event = true;  // PriceChangeProcessed, or the event for the dispatcher
-  op.durable = false;
-  op.apply = [this, cmd = std::move(cmd), seq, item = std::move(item), counter, outcome](writer& w) {
-    std::optional<json::object> current;
-    if (item && w.counter_at_begin == counter &&
-        std::find(w.touched.begin(), w.touched.end(), cmd.event.seat) == w.touched.end())
-      current = *item;
-    const bool claimed = w.drop_claim(seq);
-    auto r = write_metadata(w, cmd, claimed, std::move(current));
-    if (!r && claimed) w.to_dispatcher(seq);
-    outcome->emplace(std::move(r));
-  };
-  op.finish = [this, seq, outcome, id](bool committed) {
-    if (!committed || !outcome->has_value()) {
-      release_local(seq);
-      outcome->emplace(error{errc::unavailable, "Store failure: the write was not committed"});
+// The local handler's part of a price change, after its event in the same transaction, from the
+// item the change wrote. An outcome that is an error, or a failure inside SQLite, is undone to a
+// savepoint and gives the event to the dispatcher, which retries it or parks it with the reason;
+// the price change stands. A failure that ends the whole transaction (the savepoint gone with it)
+// fails the batch's run like any write's.
+void sqlite_store::handle_in_transaction(writer& w, std::int64_t seq, price_change_event event, json::object item) {
+  metadata_command cmd = batch_local_->command_for(std::move(event));
+  w.savepoint.step();
+  auto outcome = [&]() -> result<metadata_outcome> {
+    try {
+      return write_metadata(w, cmd, true, std::move(item));
+    } catch (const std::exception& e) {
+      return store_failure(e);
     }
-    if (batch_local_) batch_local_->handled(*id, **outcome);
-  };
-  return op;
-}
-
-void sqlite_store::release_local(std::int64_t seq) {
-  submit<void>(
-      [seq](writer& w) -> result<void> {
-        if (w.drop_claim(seq)) w.to_dispatcher(seq);
-        return ok;
-      },
-      [seq](result<void> r) {
-        if (!r) log_line("error", "event left for the next start", {{"seq", std::to_string(seq)}, {"reason", r.err().message}});
-      },
-      true);
+  }();
+  if (!outcome) {
+    w.rollback_to_savepoint.step();
+    w.to_dispatcher(seq);
+  }
+  w.release_savepoint.step();
+  w.handled_here.emplace_back(std::move(cmd.event.event_id), std::move(outcome));
 }
 
 void sqlite_store::handle_locally(local_price_change_handler* h) {
@@ -715,10 +634,11 @@ void sqlite_store::handle_locally(local_price_change_handler* h) {
           [](writer& w) -> result<int> {
             w.db.exec("UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims)");
             const int n = w.db.changes();
+            w.left_pending = w.left_pending || n > 0;
             w.db.exec("DELETE FROM local_claims");
             return n;
           },
-          std::move(done), true);
+          std::move(done));
     });
     if (!r)
       log_line("error", "events an earlier run left claimed stay so", {{"reason", r.err().message}});

@@ -69,15 +69,15 @@ class sqlite_store final : public ticket_store, public event_log {
   void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);
-  // The local fast path of the price-change flow: PriceChangeInitiated events this store records
-  // are recorded delivered but claimed, and handled by `h` in the store's next transaction, which
-  // drops the claim, instead of going through the outbox dispatcher (one write per event where the
-  // bus needed two, and no thread hand-offs). A claimed event is listed as pending; one whose
-  // handling fails goes to the dispatcher. Attaching gives the dispatcher what a previous run left
-  // claimed; call it before any write. After handle_locally(nullptr) returns, `h` is not called.
+  // The local path of the price-change flow: `h` handles each PriceChangeInitiated event this store
+  // records inside the price change's own transaction, so the discount metadata and
+  // PriceChangeProcessed commit, and reach the disk, with the price. A handling that fails is undone
+  // to a savepoint and leaves its event pending for the dispatcher; the price change stands.
+  // Attaching also gives the dispatcher what an earlier version left claimed for its handler; call
+  // it before any write. After handle_locally(nullptr) returns, `h` is not called.
   void handle_locally(local_price_change_handler* h);
-  // Called (on the writer thread) after a commit that recorded at least one event. It must not
-  // call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
+  // Called (on the writer thread) after a commit that left at least one event pending for the
+  // dispatcher. It must not call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
   void on_event_recorded(std::function<void()> f);
   // The WAL holds `pages` pages after a commit: past options.checkpoint_pages, checkpoint it on the
   // background thread.
@@ -87,21 +87,13 @@ class sqlite_store final : public ticket_store, public event_log {
   struct write_op {
     std::function<void(writer&)> apply;       // inside the batch's transaction
     std::function<void(bool committed)> finish;  // after the commit (or its failure)
-    bool records_event = false;
-    // Someone hears back once it is committed: the commit waits for the disk. The store's own
-    // follow-up writes (the local handler's) need not: the event they derive from is on disk
-    // already, and the next durable commit, moments later, syncs them too (see writer_loop).
-    bool durable = true;
   };
 
   template <class T, class Apply>
-  void submit(Apply apply, completion<T> done, bool records_event = false);
+  void submit(Apply apply, completion<T> done);
   result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd, bool known_new,
                                           std::optional<json::object> current);
-  std::vector<write_op> local_deliveries(writer& w, std::uint32_t counter);
-  write_op local_delivery(metadata_command cmd, std::int64_t seq, std::optional<json::object> item,
-                          std::uint32_t counter);
-  void release_local(std::int64_t seq);
+  void handle_in_transaction(writer& w, std::int64_t seq, price_change_event event, json::object item);
   void writer_loop();
   bool dispatched(std::string_view event_type) const;
   template <class F>

@@ -4,6 +4,7 @@
 // staleness, deletes, the event log over HTTP and `ticket-booking events`, and the JSON logs.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -247,6 +248,41 @@ TEST(PriceChangeEvents, PriceDropSetsDiscountMetadataAndRecordsBothEvents) {
   EXPECT_EQ(out_item, item) << "the event's updatedItem is the ticket as written";
 
   EXPECT_EQ(server.terminate(), 0);
+}
+
+// serve handles a price change in the change's own transaction: a read sent as soon as the PATCH is
+// answered has its discount, even while other clients keep the writer busy.
+TEST(PriceChangeEvents, TheDiscountIsReadableAsSoonAsThePatchIsAnswered) {
+  temp_dir dir;
+  server_process server(dir.path() / "data");
+  constexpr int clients = 8, rounds = 25;
+  for (int c = 0; c < clients; ++c)
+    ASSERT_EQ(request(server.port(), "POST", "/ticket", ticket_body("R-" + std::to_string(c), "100")).status, 201);
+  std::atomic<int> answered{0};
+  std::vector<std::string> misses[clients];
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      const std::string seat = "R-" + std::to_string(c);
+      try {
+        http_client client(server.port());
+        for (int i = 0; i < rounds; ++i) {
+          const std::string price = std::to_string(99 - i);  // a discount from the last price
+          if (client.send("PATCH", "/ticket", price_patch(seat, price)).status != 200) continue;
+          ++answered;
+          auto res = client.send("GET", ticket_target(seat));
+          if (res.body.find("\"Price\":" + price + ",") == std::string::npos ||
+              res.body.find("\"DiscountPercentage\"") == std::string::npos)
+            misses[c].push_back(res.body);
+        }
+      } catch (const std::exception& e) {
+        misses[c].push_back(e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(answered.load(), clients * rounds);
+  for (const auto& m : misses) EXPECT_TRUE(m.empty()) << m.size() << " reads without the discount, first: " << m.front();
+  EXPECT_TRUE(none_pending(all_events(server.port())));
 }
 
 TEST(PriceChangeEvents, PriceRiseIsNotADiscount) {

@@ -212,7 +212,7 @@ TEST(SqliteStore, DataSurvivesReopening) {
   EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
 }
 
-// ---- the local fast path: price changes handled by the store's next transaction -------------
+// ---- the local path: price changes handled in their own transaction ------------------------
 
 namespace {
 
@@ -228,6 +228,10 @@ class recording_handler final : public local_price_change_handler {
     outcomes_.emplace_back(event_id, outcome ? (*outcome == metadata_outcome::applied ? "applied" : "other")
                                              : "error: " + outcome.err().message);
     cv_.notify_all();
+  }
+  std::size_t told() {
+    std::lock_guard lock(mutex_);
+    return outcomes_.size();
   }
   // The outcomes once there are n of them (none after 5 s).
   std::vector<std::pair<std::string, std::string>> wait(std::size_t n) {
@@ -254,13 +258,21 @@ std::string status_of(sqlite::sqlite_store& store, std::int64_t seq) {
   return log->front().status;
 }
 
-TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredByTheNextTransaction) {
+TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredInItsOwnTransaction) {
   recording_handler handler;
   sqlite::sqlite_store store({(scratch_dir() / "local.db").string()});
   store.handle_locally(&handler);
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
-  price_change(store, "s", "8", "evt-1");
+  std::size_t told_at_ack = 0;
+  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) {
+    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"},
+                 [&, done](result<update_outcome> r) {
+                   told_at_ack = handler.told();
+                   done(std::move(r));
+                 });
+  }));
 
+  EXPECT_EQ(told_at_ack, 1u);  // handled, and committed, by the time the change is acknowledged
   EXPECT_EQ(handler.wait(1), (std::vector<std::pair<std::string, std::string>>{{"evt-1", "applied"}}));
   auto item = store.get("s");
   ASSERT_TRUE(item && *item);
@@ -277,7 +289,8 @@ TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredByTheNextTransaction)
   store.handle_locally(nullptr);
 }
 
-// The handler starts from the item its price change wrote only while nothing wrote it since.
+// Two changes of one ticket in one batch: each is handled right after it, the second from the
+// item the first one's handling left.
 TEST(SqliteLocalHandling, TwoQuickPriceChangesEndWithTheLatestPriceAndItsDiscount) {
   recording_handler handler;
   sqlite::sqlite_store store({(scratch_dir() / "local-twice.db").string()});
@@ -295,14 +308,15 @@ TEST(SqliteLocalHandling, TwoQuickPriceChangesEndWithTheLatestPriceAndItsDiscoun
   for (auto& p : done) ASSERT_TRUE(p.get_future().get());
   auto outcomes = handler.wait(2);
   ASSERT_EQ(outcomes.size(), 2u);
-  EXPECT_EQ(outcomes[0], (std::pair<std::string, std::string>{"evt-1", "other"}));  // stale
+  EXPECT_EQ(outcomes[0], (std::pair<std::string, std::string>{"evt-1", "applied"}));
   EXPECT_EQ(outcomes[1], (std::pair<std::string, std::string>{"evt-2", "applied"}));
   EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":6,"PreviousPrice":8,)"
                               R"("LastPriceChangeTimestamp":"t1","DiscountPercentage":25,"IsDiscounted":true})");
   store.handle_locally(nullptr);
 }
 
-TEST(SqliteLocalHandling, WhatACrashLeftToTheLocalHandlerGoesToTheDispatcher) {
+// Earlier versions handled a change in the next transaction, its event claimed until then.
+TEST(SqliteLocalHandling, WhatAnEarlierVersionLeftClaimedGoesToTheDispatcher) {
   auto path = scratch_dir() / "crashed.db";
   sqlite::sqlite_store store({path.string()});
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
@@ -328,17 +342,12 @@ TEST(SqliteLocalHandling, AHandlingThatFailsLeavesTheEventToTheDispatcher) {
   // The handler's write fails inside SQLite, as a full disk would make it.
   ASSERT_TRUE(exec_beside(path, "CREATE TRIGGER refuse BEFORE INSERT ON handled_events "
                                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
-  price_change(store, "s", "8", "evt-1");
+  price_change(store, "s", "8", "evt-1");  // the price change itself succeeds
   auto outcomes = handler.wait(1);
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_EQ(outcomes[0].first, "evt-1");
-  EXPECT_EQ(outcomes[0].second.rfind("error: ", 0), 0u) << outcomes[0].second;
-  // Given back in a write of its own, which lands soon after.
-  std::vector<sqlite::outbox_event> pending;
-  for (int i = 0; i < 500 && pending.empty(); ++i) {
-    pending = *store.pending_events(10);
-    if (pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_EQ(outcomes[0].second.rfind("error: Store failure: ", 0), 0u) << outcomes[0].second;
+  auto pending = *store.pending_events(10);  // given back in the price change's own transaction
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].event_id, "evt-1");
   EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
@@ -393,26 +402,25 @@ TEST(SqliteDurability, AWriteIsOnTheDiskBeforeItIsAcknowledged) {
             before);
 }
 
-// The local handler's transaction is not acknowledged to anyone: it does not wait for the disk,
-// and the next acknowledged write syncs it with its own.
-TEST(SqliteDurability, TheLocalHandlersWriteWaitsForNoSyncOfItsOwn) {
+// The local handler's writes share the price change's commit, and so its sync.
+TEST(SqliteDurability, TheLocalHandlersWriteIsOnTheDiskWithItsPriceChange) {
   counting_vfs vfs;
   recording_handler handler;
   sqlite::sqlite_store store({(scratch_dir() / "durable-local.db").string()});
   store.handle_locally(&handler);
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
   const int before = vfs.wal_syncs();
+  std::size_t told_at_ack = 0;
   const int at_ack = syncs_at_ack<update_outcome>(vfs, [&](auto done) {
-    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"}, done);
+    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"},
+                 [&, done](result<update_outcome> r) {
+                   told_at_ack = handler.told();
+                   done(std::move(r));
+                 });
   });
-  EXPECT_GT(at_ack, before);  // the price change itself is on the disk when acknowledged
-  ASSERT_EQ(handler.wait(1).size(), 1u);
-  EXPECT_EQ(vfs.wal_syncs(), at_ack);  // its handling is visible, not synced
+  EXPECT_GT(at_ack, before);  // on the disk when acknowledged
+  EXPECT_EQ(told_at_ack, 1u);  // and handled by then: in the same commit
   EXPECT_NE((**store.get("s")).find("DiscountPercentage"), std::string::npos);
-  EXPECT_GT(syncs_at_ack<void>(vfs, [&](auto done) {
-              store.create(obj(R"({"Theatre-Seat":"t","Movie":"M"})"), done);
-            }),
-            at_ack);
   store.handle_locally(nullptr);
 }
 
