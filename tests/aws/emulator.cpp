@@ -30,8 +30,12 @@ result<emulator> start_emulator(const emulator_spec& spec) {
     const bool ready = e.process->wait_until(
         [&] {
           auto r = client.send(spec.probe(e.endpoint));
-          if (r && r->status == 200) return true;
-          last = r ? "status " + std::to_string(r->status) : r.err().message;
+          if (!r || r->status != 200) {
+            last = r ? "status " + std::to_string(r->status) : r.err().message;
+            return false;
+          }
+          if (e.process->output().find(spec.listening(port_text)) != std::string::npos) return true;
+          last = "the port answers, but not (yet) from this process";
           return false;
         },
         spec.start_timeout, ready_poll);

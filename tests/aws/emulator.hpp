@@ -21,6 +21,9 @@ struct emulator_spec {
   std::optional<environment> env;  // nullopt: this process's own
   // A request it answers with 200 once it is up.
   std::function<aws::http_request(const std::string& endpoint)> probe;
+  // What it prints once it has bound the port. Until it does, an answer to the probe may come
+  // from another test's emulator that took the same free port first (ours then fails to bind).
+  std::function<std::string(const std::string& port)> listening;
   std::chrono::seconds start_timeout;
 };
 

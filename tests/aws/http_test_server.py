@@ -1,6 +1,7 @@
 """A loopback HTTP server for http_client's tests.
 
-Prints its port on stdout once it listens. Paths:
+Listens on the port given as its argument, or a free one; prints the port on stdout once it
+listens. Paths:
   /echo            answers with the request body; X-Echo-* headers report the method, the
                    Expect and X-Custom headers it got and the client's port (keep-alive checks)
   /status/N        answers status N with body "status N"
@@ -51,7 +52,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
 server.daemon_threads = True
 print(server.server_address[1], flush=True)
 server.serve_forever()

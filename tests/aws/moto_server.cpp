@@ -43,6 +43,7 @@ result<std::unique_ptr<moto_server>> moto_server::start() {
                           [](const std::string& endpoint) {
                             return aws::http_request{"GET", endpoint + "/moto-api/", {}, {}};
                           },
+                      .listening = [](const std::string& port) { return "Running on http://127.0.0.1:" + port; },
                       .start_timeout = start_timeout});
   if (!started) return started.err();
   std::unique_ptr<moto_server> server(new moto_server(std::move(*started)));

@@ -39,6 +39,7 @@ result<std::unique_ptr<dynalite>> dynalite::start() {
                                 .sign(req, std::chrono::system_clock::now());
                             return req;
                           },
+                      .listening = [](const std::string& port) { return "127.0.0.1:" + port; },
                       .start_timeout = start_timeout});
   if (!started)
     return error{started.err().code,
