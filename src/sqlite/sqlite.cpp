@@ -9,12 +9,16 @@ namespace {
 
 }  // namespace
 
-connection::connection(const std::string& path, int flags) {
-  // Once, before SQLite initialises: no memory statistics, whose global mutex every allocation
-  // of every connection would otherwise take.
+void initialize() {
+  // No memory statistics, whose global mutex every allocation of every connection would
+  // otherwise take.
   static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)configured;
-  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+}
+
+connection::connection(const std::string& path, int flags, const char* vfs) {
+  initialize();
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);

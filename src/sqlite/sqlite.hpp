@@ -16,9 +16,14 @@ struct sqlite_error : std::runtime_error {
   sqlite_error(int rc, const std::string& what) : std::runtime_error(what), code(rc) {}
 };
 
+// SQLite's process-wide settings, made once before SQLite initialises; whatever opens a
+// connection or looks up a VFS calls it first.
+void initialize();
+
 class connection {
  public:
-  explicit connection(const std::string& path, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  explicit connection(const std::string& path, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      const char* vfs = nullptr);  // nullptr: the default VFS
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

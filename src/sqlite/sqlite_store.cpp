@@ -7,6 +7,7 @@
 #include "app/log.hpp"
 #include "sqlite/item_cache.hpp"
 #include "sqlite/sqlite.hpp"
+#include "sqlite/writeback_vfs.hpp"
 
 namespace tb::sqlite {
 namespace {
@@ -257,7 +258,7 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
   if (!commit_counter_) log_line("warn", "no WAL commit counter: reads are not cached");
   if (commit_counter_ && opts_.item_cache_bytes)
     cache_ = std::make_unique<item_cache>(opts_.item_cache_bytes, load(commit_counter_));
-  checkpoint_db_ = std::make_unique<connection>(opts_.path);
+  checkpoint_db_ = std::make_unique<connection>(opts_.path, SQLITE_OPEN_READWRITE, writeback_vfs());
   // A connection only sees the WAL once it has read: until then a checkpoint does nothing.
   checkpoint_db_->exec("SELECT count(*) FROM sqlite_master");
   writer_thread_ = std::thread([this] {

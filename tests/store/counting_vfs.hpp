@@ -7,6 +7,8 @@
 
 #include <atomic>
 
+#include "sqlite/vfs_shim.hpp"
+
 namespace tb::test {
 
 class counting_vfs {
@@ -33,18 +35,17 @@ class counting_vfs {
     sqlite3_file base;
     counting_vfs* owner;
     bool wal;
-    sqlite3_file* real() { return reinterpret_cast<sqlite3_file*>(this + 1); }
   };
   static file* ours(sqlite3_file* f) { return reinterpret_cast<file*>(f); }
-  static sqlite3_file* real(sqlite3_file* f) { return ours(f)->real(); }
+  static sqlite3_file* real(sqlite3_file* f) { return sqlite::underlying<file>(f); }
 
   static int open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
     auto* self = static_cast<counting_vfs*>(vfs->pAppData);
     file* cf = ours(f);
     cf->owner = self;
     cf->wal = (flags & SQLITE_OPEN_WAL) != 0;
-    int rc = self->real_->xOpen(self->real_, name, cf->real(), flags, out_flags);
-    cf->base.pMethods = cf->real()->pMethods ? &methods : nullptr;
+    int rc = self->real_->xOpen(self->real_, name, real(f), flags, out_flags);
+    cf->base.pMethods = real(f)->pMethods ? &methods : nullptr;
     return rc;
   }
 
@@ -55,33 +56,13 @@ class counting_vfs {
   std::atomic<int> wal_syncs_{0};
 };
 
-inline const sqlite3_io_methods counting_vfs::methods = {
-    3,
-    [](sqlite3_file* f) { return real(f)->pMethods->xClose(real(f)); },
-    [](sqlite3_file* f, void* buf, int n, sqlite3_int64 off) { return real(f)->pMethods->xRead(real(f), buf, n, off); },
-    [](sqlite3_file* f, const void* buf, int n, sqlite3_int64 off) {
-      return real(f)->pMethods->xWrite(real(f), buf, n, off);
-    },
-    [](sqlite3_file* f, sqlite3_int64 size) { return real(f)->pMethods->xTruncate(real(f), size); },
-    [](sqlite3_file* f, int flags) {
-      if (ours(f)->wal) ++ours(f)->owner->wal_syncs_;
-      return real(f)->pMethods->xSync(real(f), flags);
-    },
-    [](sqlite3_file* f, sqlite3_int64* size) { return real(f)->pMethods->xFileSize(real(f), size); },
-    [](sqlite3_file* f, int lock) { return real(f)->pMethods->xLock(real(f), lock); },
-    [](sqlite3_file* f, int lock) { return real(f)->pMethods->xUnlock(real(f), lock); },
-    [](sqlite3_file* f, int* out) { return real(f)->pMethods->xCheckReservedLock(real(f), out); },
-    [](sqlite3_file* f, int op, void* arg) { return real(f)->pMethods->xFileControl(real(f), op, arg); },
-    [](sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); },
-    [](sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); },
-    [](sqlite3_file* f, int page, int size, int extend, void volatile** out) {
-      return real(f)->pMethods->xShmMap(real(f), page, size, extend, out);
-    },
-    [](sqlite3_file* f, int offset, int n, int flags) { return real(f)->pMethods->xShmLock(real(f), offset, n, flags); },
-    [](sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); },
-    [](sqlite3_file* f, int remove) { return real(f)->pMethods->xShmUnmap(real(f), remove); },
-    [](sqlite3_file* f, sqlite3_int64 off, int n, void** out) { return real(f)->pMethods->xFetch(real(f), off, n, out); },
-    [](sqlite3_file* f, sqlite3_int64 off, void* p) { return real(f)->pMethods->xUnfetch(real(f), off, p); },
-};
+inline const sqlite3_io_methods counting_vfs::methods = [] {
+  sqlite3_io_methods m = sqlite::forwarding_methods<counting_vfs::file>();
+  m.xSync = [](sqlite3_file* f, int flags) {
+    if (ours(f)->wal) ++ours(f)->owner->wal_syncs_;
+    return real(f)->pMethods->xSync(real(f), flags);
+  };
+  return m;
+}();
 
 }  // namespace tb::test

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "sqlite/sqlite.hpp"
+#include "sqlite/writeback_vfs.hpp"
 #include "store/counting_vfs.hpp"
 #include "store/ticket_store_contract.hpp"
 
@@ -101,6 +102,7 @@ TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
   auto path = scratch_dir() / "checkpoint.db";
   sqlite::sqlite_store::options opts{path.string()};
   opts.checkpoint_pages = 1000;
+  const auto writebacks_before = sqlite::writebacks_started();
   sqlite::sqlite_store store(opts);
   // ~3,000 pages of writes: well past the checkpoint threshold of 1,000 WAL pages.
   const std::string notes(3000, 'n');
@@ -117,6 +119,8 @@ TEST(SqliteStore, CheckpointsMoveTheWalIntoTheDatabaseWhileRunning) {
   while (std::filesystem::file_size(path) < 4'000'000 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_GE(std::filesystem::file_size(path), 4'000'000u) << "the WAL was never checkpointed";
+  // The checkpoint started each copied page's writeback as it went, not only in its final fsync.
+  EXPECT_GE(sqlite::writebacks_started() - writebacks_before, 4'000'000u / 4096);
 }
 
 TEST(SqliteStore, AWriteThatFailsInsideABatchTakesNoOtherWriteDown) {
