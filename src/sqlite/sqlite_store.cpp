@@ -431,7 +431,6 @@ void sqlite_store::writer_loop() {
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     }
     batch.clear();
-    w.handled_here.clear();
     {
       std::lock_guard lock(queue_mutex_);
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.

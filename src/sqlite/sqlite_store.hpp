@@ -77,7 +77,8 @@ class sqlite_store final : public ticket_store, public event_log {
   // it before any write. After handle_locally(nullptr) returns, `h` is not called.
   void handle_locally(local_price_change_handler* h);
   // Called (on the writer thread) after a commit that left at least one event pending for the
-  // dispatcher. It must not call back into the store. After on_event_recorded(nullptr) returns, no earlier callback runs.
+  // dispatcher. It must not call back into the store. After on_event_recorded(nullptr) returns, no
+  // earlier callback runs.
   void on_event_recorded(std::function<void()> f);
   // The WAL holds `pages` pages after a commit: past options.checkpoint_pages, checkpoint it on the
   // background thread.
