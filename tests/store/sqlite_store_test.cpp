@@ -59,6 +59,7 @@ struct store_traits<sqlite_adapter> {
 
 using Adapters = ::testing::Types<sqlite_adapter>;
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, TicketStoreContract, Adapters);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, TicketStoreRaces, Adapters);
 
 TEST(SqliteOutbox, PriceChangeEventIsStoredWithTheWriteAndProcessedOnce) {
   sqlite::sqlite_store store({(scratch_dir() / "outbox.db").string()});
