@@ -8,11 +8,12 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
           libsqlite3-dev libssl-dev libcurl4-openssl-dev)
 # Tools are looked for as commands: a machine may have them from elsewhere (Node.js and npm
 # often are), and asking apt for a second copy can conflict with the first.
-tools=()
+# The build embeds Redoc and the OpenAPI document (tools/web), so it needs Node.js and npm too.
+tools=(node:nodejs npm:npm)
 case "$what" in
   package|test|bench) tools+=(zip:zip) ;;&
   test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
-              tools+=(curl:curl python3:python3 unzip:unzip node:nodejs npm:npm) ;;&
+              tools+=(curl:curl python3:python3 unzip:unzip chromium:chromium) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light) ;;
 esac
 missing=()
@@ -39,13 +40,18 @@ if [ "$what" = test ]; then
   command -v moto_server >/dev/null 2>&1 \
     || { echo "the AWS tests need moto_server: pip install 'moto[server]'" >&2; exit 1; }
 fi
-# The emulators the tests start that npm has (dynalite), pinned by tests/tools/package-lock.json;
-# installed again only when the lock changed since.
-if [ "$what" = test ] || [ "$what" = bench ]; then
-  tools_dir="$(dirname "$0")/../tests/tools"
-  if ! cmp -s "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
-    echo "installing: tests/tools (npm ci)"
-    npm ci --prefix "$tools_dir" --no-audit --no-fund --loglevel=error
-    cp "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed"
+# npm packages, pinned by a package-lock.json; installed again only when the lock changed since.
+npm_ci() {
+  local dir="$(dirname "$0")/../$1"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    echo "installing: $1 (npm ci)"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    cp "$dir/package-lock.json" "$dir/node_modules/.package-lock.json.installed"
   fi
+}
+# What the build embeds: Redoc's bundle and js-yaml (tools/web).
+npm_ci tools/web
+# What the tests run: dynalite, the OpenAPI linter and validator, playwright-core (tests/tools).
+if [ "$what" = test ] || [ "$what" = bench ]; then
+  npm_ci tests/tools
 fi

@@ -35,6 +35,8 @@ struct api_response {
   int status = 200;
   std::string body;   // JSON (empty for 204); with next_chunk, only its beginning
   std::string allow;  // the Allow header of a 405
+  // Every API answer is JSON; serve's pages (src/web) are HTML, scripts and styles.
+  std::string_view content_type = "application/json";
   // When set, the body is this shared, immutable text (a cached listing) instead of `body`.
   std::shared_ptr<const std::string> shared_body;
   // A body too large to hold at once (the whole ticket listing) comes in parts: each call

@@ -17,6 +17,7 @@
 #include "http/server.hpp"
 #include "lambda/runtime.hpp"
 #include "sqlite/sqlite_store.hpp"
+#include "web/pages.hpp"
 
 namespace {
 
@@ -141,6 +142,7 @@ int serve(const config& c) {
   opts.host = c.host;
   opts.port = c.port;
   opts.threads = c.threads;
+  opts.pages = web::page;
   http::serve(service.routes(), opts, [&](std::uint16_t port) {
     // An IPv6 literal goes in brackets, as in a URL.
     const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;

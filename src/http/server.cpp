@@ -51,7 +51,8 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
                           std::optional<std::size_t> length) {
   static const std::string standard = [] {
     std::string h;
-    for (const auto& [name, value] : standard_headers()) h.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& [name, value] : standard_headers())
+      if (name != "Content-Type") h.append(name).append(": ").append(value).append("\r\n");
     return h;
   }();
   char number[24];
@@ -60,6 +61,7 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
   out += ' ';
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
   out += "\r\n";
+  out.append("Content-Type: ").append(r.content_type).append("\r\n");
   out += standard;
   if (!r.allow.empty()) out.append("Allow: ").append(r.allow).append("\r\n");
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
@@ -79,9 +81,10 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
 
 // What every session shares: the router, the limits, and the list used to drain at shutdown.
 struct shared_state {
-  shared_state(router& r, const server_limits& l) : routes(r), lim(l) {}
+  shared_state(router& r, const server_options& o) : routes(r), lim(o.limits), pages(o.pages) {}
   router& routes;
   server_limits lim;
+  std::function<std::optional<api_response>(const api_request&)> pages;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::mutex sessions_mutex;
@@ -184,6 +187,9 @@ class session : public std::enable_shared_from_this<session> {
     areq.path = target->path();
     for (auto param : target->params()) areq.query.emplace_back(param.key, param.value);
     areq.body = std::move(req.body());
+    if (state_.pages) {
+      if (auto page = state_.pages(areq)) return write(std::move(*page));
+    }
 
     // A response ready before handle() returns (every read) is written right here; one that
     // completes later on the store's writer thread is posted back to this connection's thread.
@@ -362,7 +368,7 @@ class listener : public std::enable_shared_from_this<listener> {
 void serve(router& r, const server_options& opts, const std::function<void(std::uint16_t)>& on_listening) {
   const unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   // Declared first, destroyed last: handlers still queued when the contexts go hold sessions.
-  shared_state state(r, opts.limits);
+  shared_state state(r, opts);
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   asio::io_context& main_ioc = *contexts[0];

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/router.hpp"
@@ -25,6 +26,8 @@ struct server_options {
   std::uint16_t port = 8080;
   unsigned threads = 0;  // 0: one per core
   server_limits limits;
+  // Answers a request before the router when it returns one (serve's pages, src/web).
+  std::function<std::optional<api_response>(const api_request&)> pages;
 };
 
 // Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
