@@ -9,7 +9,8 @@
 namespace tb::web {
 namespace {
 
-constexpr std::string_view page_methods = "GET,OPTIONS";
+// Pages are read, never written, and are not for other origins: no CORS preflight.
+constexpr std::string_view page_methods = "GET";
 
 struct served {
   std::string_view content_type;
@@ -32,7 +33,6 @@ std::optional<api_response> page(const api_request& req) {
   const auto& pages = pages_by_path();
   auto it = pages.find(req.path);
   if (it == pages.end()) return std::nullopt;
-  if (req.method == "OPTIONS") return api_response{204};
   if (req.method != "GET") {
     api_response r = error_response({errc::method_not_allowed, "Method Not Allowed"});
     r.allow = std::string(page_methods);

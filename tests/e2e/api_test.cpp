@@ -212,7 +212,8 @@ TEST_F(Api, OptionsOnEveryPathIs204WithTheCorsHeaders) {
 
 TEST_F(Api, UnknownPathIs404NotFound) {
   for (const char* method : {"GET", "POST", "PATCH", "DELETE", "OPTIONS", "PUT"}) {
-    for (const char* target : {"/", "/nope", "/ticket/", "/ticket/1-A1", "/Tickets", "/movies/x", "/tickets.json"}) {
+    for (const char* target : {"/nope", "/ticket/", "/ticket/1-A1", "/Tickets", "/movies/x", "/tickets.json",
+                               "/index.html", "/docs/", "/assets/", "/assets/missing.js"}) {
       SCOPED_TRACE(std::string(method) + " " + target);
       EXPECT_TRUE(is_error(request(port(), method, target), 404, "Not Found"));
     }
@@ -231,6 +232,8 @@ TEST_F(Api, KnownPathWithAnotherMethodIs405WithAllow) {
       {"PUT", "/ticket", ticket},       {"TRACE", "/ticket", ticket},    {"POST", "/movies", read_only},
       {"DELETE", "/movies", read_only}, {"POST", "/tickets", read_only}, {"PATCH", "/tickets", read_only},
       {"PUT", "/tickets", read_only},   {"POST", "/health", read_only},
+      // serve's pages (the console, the reference, the document) are read-only, and take no preflight
+      {"POST", "/", {"GET"}},           {"DELETE", "/docs", {"GET"}},   {"OPTIONS", "/openapi.json", {"GET"}},
   };
   for (const auto& p : probes) {
     SCOPED_TRACE(std::string(p.method) + " " + p.path);

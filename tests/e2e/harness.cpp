@@ -1,11 +1,13 @@
 #include "e2e/harness.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -73,6 +75,35 @@ bhttp::request<bhttp::string_body> make_request(const std::string& method, const
   return req;
 }
 
+// With TB_E2E_RECORD naming a file, every exchange is appended to it as one JSON line, for the
+// conformance test (tests/conformance) to check each response against api/openapi.yaml. One
+// write() per line on an O_APPEND file: the test processes running at once never interleave.
+void record(const std::string& method, const std::string& target, const http_response& r) {
+  static const char* const file = std::getenv("TB_E2E_RECORD");
+  if (file == nullptr || *file == '\0') return;
+  std::string line = "{\"method\":";
+  json::append_quoted(line, method);
+  line += ",\"target\":";
+  json::append_quoted(line, target);
+  line += ",\"status\":" + std::to_string(r.status) + ",\"headers\":{";
+  bool first = true;
+  for (const auto& [name, value] : r.headers) {
+    if (!first) line += ',';
+    first = false;
+    json::append_quoted(line, name);
+    line += ':';
+    json::append_quoted(line, value);
+  }
+  line += "},\"body\":";
+  json::append_quoted(line, r.body);
+  line += "}\n";
+  const int fd = ::open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(std::string("cannot open TB_E2E_RECORD file ") + file);
+  const ssize_t written = ::write(fd, line.data(), line.size());
+  ::close(fd);
+  if (written != static_cast<ssize_t>(line.size())) throw std::runtime_error("cannot record the exchange");
+}
+
 }  // namespace
 
 server_process::server_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
@@ -122,7 +153,9 @@ http_response request(unsigned short port, const std::string& method, const std:
   bhttp::read(stream, buffer, parser);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  return to_response(parser.get());
+  http_response r = to_response(parser.get());
+  record(method, target, r);
+  return r;
 }
 
 http_response get(unsigned short port, const std::string& target) { return request(port, "GET", target); }
@@ -163,7 +196,9 @@ http_response http_client::send(const std::string& method, const std::string& ta
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   bhttp::read(impl_->stream, impl_->buffer, parser);
-  return to_response(parser.get());
+  http_response r = to_response(parser.get());
+  record(method, target, r);
+  return r;
 }
 
 command_result run_cli(const std::vector<std::string>& args, std::optional<environment> env) {
