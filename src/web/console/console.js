@@ -113,7 +113,7 @@
     }
     const columns = Math.min(widest, widestRow);
     let html = `<div class="screen"><div class="screen-label">Screen ${esc(screen)}</div>` +
-      `<div class="seat-grid" style="grid-template-columns: 28px repeat(${columns}, 62px)">`;
+      `<div class="seat-grid" style="grid-template-columns: 28px repeat(${columns}, 56px)">`;
     const extra = [];
     for (const row of [...rows.keys()].sort(rowOrder)) {
       const bySeat = rows.get(row);
@@ -232,7 +232,10 @@
     if (f.price.value.trim()) fields.push(member('Price', priceJson(f.price.value.trim())));
     write(f, async () => {
       const r = await api('POST', '/ticket', `{${fields.join(',')}}`, true);
-      if (!r.error) r.detail = `Seat ${r.data['Theatre-Seat']}.`;
+      if (!r.error) {
+        r.detail = `Seat ${r.data['Theatre-Seat']}.`;
+        f.reset();
+      }
       return r;
     });
   });
@@ -261,6 +264,7 @@
       if (!r.error) {
         r.detail = `Seat ${r.data['Theatre-Seat']}.`;
         if (state.selected === r.data['Theatre-Seat']) state.selected = null;
+        f.reset();
       }
       return r;
     });
