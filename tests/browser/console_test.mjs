@@ -114,13 +114,34 @@ try {
   });
   watchPolicy(page);
 
-  // First useful render: navigation start to the first seat grid on screen.
-  const started = Date.now();
-  await page.goto(`${base}/`);
-  await page.locator('.seat[data-seat]').first().waitFor({ state: 'visible' });
-  const wall = Date.now() - started;
-  const firstRender = Number(await page.evaluate(() => document.documentElement.dataset.firstRender));
-  console.log(`first useful render with ${ticketCount} tickets: ${firstRender} ms after navigation start (${wall} ms from goto)`);
+  // First useful render: navigation start to the first seat grid on screen, as the page's own
+  // clock sees it, over five loads (each a fresh navigation reading the listing anew). The bound
+  // holds for their median: on these shared 2-core machines one load can wait hundreds of ms for
+  // a core (the breakdown printed shows where), which says nothing about the page.
+  const loads = [];
+  for (let i = 0; i < 5; i++) {
+    const started = Date.now();
+    await page.goto(`${base}/`);
+    await page.locator('.seat[data-seat]').first().waitFor({ state: 'visible' });
+    const wall = Date.now() - started;
+    const timing = await page.evaluate(() => {
+      const at = (name) => performance.getEntriesByType('resource').find((e) => e.name.includes(name));
+      const listing = at('/tickets?');
+      return {
+        render: Number(document.documentElement.dataset.firstRender),
+        html: Math.round(performance.getEntriesByType('navigation')[0].responseEnd),
+        script: Math.round(at('console.js').responseEnd),
+        listing: `${Math.round(listing.startTime)}-${Math.round(listing.responseEnd)}`,
+      };
+    });
+    loads.push(timing.render);
+    console.log(`load ${i + 1}: first useful render ${timing.render} ms after navigation start (page ${timing.html} ms, ` +
+      `script ${timing.script} ms, GET /tickets?limit=250 ${timing.listing} ms; ${wall} ms from goto)`);
+  }
+  const sorted = [...loads].sort((a, b) => a - b);
+  const firstRender = sorted[2];
+  console.log(`first useful render with ${ticketCount} tickets: median ${firstRender} ms, best ${sorted[0]} ms ` +
+    `(loads: ${loads.join(', ')} ms)`);
   assert.ok(firstRender > 0 && firstRender < firstRenderLimitMs, `first useful render took ${firstRender} ms`);
   await page.locator('#page-info', { hasText: 'Page 1 · tickets 1–250 (more after) · 5 movies in all' }).waitFor();
   // A discount from the seeding, on its seat: 14.49 -> 9.25 for 1-A3, (14.49 - 9.25) / 14.49.

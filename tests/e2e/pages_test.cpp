@@ -25,6 +25,7 @@ TEST_F(Pages, ConsoleIsOneHtmlPageWithItsScriptAndStyle) {
   EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
   EXPECT_NE(page.body.find("Operators' console"), std::string::npos);
   EXPECT_NE(page.body.find(R"(src="/assets/console.js")"), std::string::npos);
+  EXPECT_NE(page.body.find(R"(href="/tickets?limit=250")"), std::string::npos);  // preloaded: paged
   auto script = get(port(), "/assets/console.js");
   ASSERT_EQ(script.status, 200);
   EXPECT_EQ(script.header("content-type"), "text/javascript; charset=utf-8");

@@ -51,7 +51,7 @@
     if (needsKey && apiKey()) headers['X-Api-Key'] = apiKey();
     let response;
     try {
-      response = await fetch(path, { method, headers, body, cache: 'no-store' });
+      response = await fetch(path, { method, headers, body });
     } catch {
       return { status: 0, error: 'The service did not answer: is it running?' };
     }
@@ -378,6 +378,9 @@
   });
 
   state.pageSize = Number($('page-size').value);
-  loadPage().then(loadMovies);
-  pollEvents();
+  // The seats first: the movie count and the feed start once the grid is on screen.
+  loadPage().then(() => {
+    loadMovies();
+    pollEvents();
+  });
 })();
