@@ -2,9 +2,10 @@
 // assembly that embeds every page and asset in the binary (.incbin: the bytes go in as they are,
 // with no megabyte-long C++ literal to compile), plus the table pages.cpp looks them up in.
 // Usage: node embed.mjs OUT_DIR JS_YAML_DIR URL_PATH=FILE...
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 
 const contentTypes = {
   '.html': 'text/html; charset=utf-8',
@@ -17,13 +18,37 @@ const [outDir, jsYamlDir, ...specs] = process.argv.slice(2);
 const yaml = createRequire(resolve(jsYamlDir, 'package.json'))('js-yaml');
 mkdirSync(outDir, { recursive: true });
 
+// An HTML page's <link data-inline href=F> and <script data-inline src=F> become the file F (next
+// to the page) written into it: the page comes in one response, its script runs as soon as it is
+// parsed. Its Content-Security-Policy then allows exactly those inline scripts, by their hashes.
+function inlined(file) {
+  const hashes = { 'style-src': [], 'script-src': [] };
+  const read = (name, directive) => {
+    const text = readFileSync(resolve(dirname(file), name.replace(/^\/assets\//, '')), 'utf8');
+    hashes[directive].push(`'sha256-${createHash('sha256').update(text).digest('base64')}'`);
+    return text;
+  };
+  let html = readFileSync(file, 'utf8')
+    .replace(/<link data-inline rel="stylesheet" href="([^"]+)">/g, (_, f) => `<style>${read(f, 'style-src')}</style>`)
+    .replace(/<script data-inline src="([^"]+)"><\/script>/g, (_, f) => `<script>${read(f, 'script-src')}</script>`);
+  // Styles keep 'unsafe-inline' (the seat grid sets style attributes), which a hash would cancel.
+  const scripts = hashes['script-src'];
+  if (scripts.length) html = html.replace("script-src 'self'", `script-src 'self' ${scripts.join(' ')}`);
+  return html;
+}
+
 const assets = specs.map((spec, i) => {
   const at = spec.indexOf('=');
   const path = spec.slice(0, at);
   let file = resolve(spec.slice(at + 1));
   const contentType = contentTypes[extname(file)];
   if (!contentType) throw new Error(`no content type for ${file}`);
-  if (file.endsWith('.yaml')) {
+  if (file.endsWith('.html') && readFileSync(file, 'utf8').includes(' data-inline ')) {
+    const name = file.split('/').slice(-2).join('-');
+    const page = inlined(file);
+    file = resolve(outDir, name);
+    writeFileSync(file, page);
+  } else if (file.endsWith('.yaml')) {
     // The document as the service serves it: YAML anchors resolved, one line of JSON.
     const doc = yaml.load(readFileSync(file, 'utf8'), { schema: yaml.JSON_SCHEMA });
     file = resolve(outDir, 'openapi.json');

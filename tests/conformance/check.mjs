@@ -26,7 +26,15 @@ for (const [i, line] of lines.entries()) {
   seen.set(key, (seen.get(key) ?? 0) + 1);
   failures.push(...check(api, exchange));
 }
-const distinct = [...new Set(failures)];
+// One line per kind of problem (the same problem with another body is the same kind), with
+// the first body that showed it.
+const kinds = new Map();
+for (const f of failures) {
+  const kind = f.split('; body ')[0];
+  if (!kinds.has(kind)) kinds.set(kind, { example: f, count: 0 });
+  kinds.get(kind).count++;
+}
+const distinct = [...kinds.values()].map(({ example, count }) => (count > 1 ? `${example} (${count} times)` : example));
 for (const [key, n] of [...seen].sort()) console.log(`${String(n).padStart(6)}  ${key}`);
 console.log(`${lines.length} responses checked against ${docFile}`);
 if (lines.length === 0) {
