@@ -234,6 +234,21 @@ try {
   });
   await page.screenshot({ path: join(outDir, 'console.png') });
 
+  // A dead event shows in red with its reason. The service parks one only when its handling can
+  // never succeed, which nothing here provokes: this one answer of the feed is made up.
+  await page.route((url) => url.pathname === '/events', (route) => route.fulfill({
+    status: 200,
+    headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
+    body: JSON.stringify({ events: [{ seq: 1_000_000, status: 'dead', reason: 'handler failed 10 times: disk I/O error',
+      event: { eventType: 'PriceChangeInitiated', eventId: 'c0ffee00-0000-4000-8000-000000000001', theatreSeat: '9-Z9',
+        movie: 'Perfect Days', oldPrice: 12.5, newPrice: 11, timestamp: new Date().toISOString(), updatedItem: {} } }],
+    nextAfter: 1_000_000 }),
+  }), { times: 1 });
+  const dead = page.locator('.event.dead', { hasText: '9-Z9' });
+  await dead.waitFor({ timeout: 10_000 });
+  assert.equal(await dead.locator('.reason').textContent(), 'Dead: handler failed 10 times: disk I/O error');
+  assert.match(await dead.locator('.step.dead').first().textContent(), /PriceChangeInitiated · dead/);
+
   assert.deepEqual(pageErrors, [], 'errors in the console page');
   assert.ok(listings.length >= 4, `listings: ${listings}`);
   for (const query of listings) assert.match(query, /[?&]limit=\d+/, `an unpaged GET /tickets${query}`);
