@@ -35,6 +35,7 @@ struct api_response {
   int status = 200;
   std::string body;   // JSON (empty for 204); with next_chunk, only its beginning
   std::string allow;  // the Allow header of a 405
+  std::string_view content_type = "application/json";  // a literal: it outlives the response
   // When set, the body is this shared, immutable text (a cached listing) instead of `body`.
   std::shared_ptr<const std::string> shared_body;
   // A body too large to hold at once (the whole ticket listing) comes in parts: each call

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "app/log.hpp"
+#include "http/front_door.hpp"
 
 namespace tb::http {
 namespace {
@@ -43,15 +44,33 @@ std::size_t as_much_as_the_socket_takes(const beast::error_code& ec, std::size_t
 
 // A connection keeps its response buffer between requests up to this size.
 constexpr std::size_t max_kept_response_bytes = 16 * 1024;
+// What one read offers the socket while a connection waits for a request's first byte.
+constexpr std::size_t first_read_bytes = 4096;
+// After a failed accept (out of descriptors), the pause before the next: a retry at once would
+// spin on the same failure.
+constexpr std::chrono::milliseconds accept_retry_delay{50};
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// An error answer with a status the router's error codes do not name (401, 421, 431).
+api_response error_with_status(int status, std::string message) {
+  api_response r = error_response(bad_request(std::move(message)));
+  r.status = status;
+  return r;
+}
 
 // The head of a response, written by hand into the buffer its body follows in: Beast's serializer
 // walks a chain of buffer views per write, which cost more than the rest of a GET together.
 // `length` is the Content-Length; nullopt means a chunked body.
 void append_response_head(std::string& out, const api_response& r, unsigned version, bool keep_alive,
-                          std::optional<std::size_t> length) {
+                          std::optional<std::size_t> length, std::string_view request_id) {
   static const std::string standard = [] {
     std::string h;
-    for (const auto& [name, value] : standard_headers()) h.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& [name, value] : standard_headers())
+      if (name != "Content-Type") h.append(name).append(": ").append(value).append("\r\n");
     return h;
   }();
   char number[24];
@@ -61,6 +80,8 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
   out += bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
   out += "\r\n";
   out += standard;
+  out.append("Content-Type: ").append(r.content_type).append("\r\n");
+  out.append("X-Request-Id: ").append(request_id).append("\r\n");
   if (!r.allow.empty()) out.append("Allow: ").append(r.allow).append("\r\n");
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";
@@ -77,11 +98,14 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
   out += "\r\n";
 }
 
-// What every session shares: the router, the limits, and the list used to drain at shutdown.
+// What every session shares: the router, the options, and the list used to drain at shutdown
+// and to find the connection silent the longest.
 struct shared_state {
-  shared_state(router& r, const server_limits& l) : routes(r), lim(l) {}
+  shared_state(router& r, const server_options& o) : routes(r), opts(o), lim(o.limits) {}
   router& routes;
+  const server_options& opts;
   server_limits lim;
+  host_allowlist hosts;
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::mutex sessions_mutex;
@@ -92,6 +116,9 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(socket_type socket, shared_state& state) : stream_(std::move(socket)), state_(state) {
     ++state_.connections;
+    beast::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
   }
   ~session() {
     std::lock_guard lock(state_.sessions_mutex);
@@ -115,14 +142,51 @@ class session : public std::enable_shared_from_this<session> {
     });
   }
 
+  // Since when this connection has been waiting for a request's first byte; 0 while it is not.
+  std::int64_t silent_since() const { return silent_since_.load(std::memory_order_relaxed); }
+  // Claims this connection for eviction (true once per silent spell), then closes it if it is
+  // still silent when its thread gets to it.
+  bool evict() {
+    std::int64_t since = silent_since();
+    if (!since || !silent_since_.compare_exchange_strong(since, 0)) return false;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_first_byte_) self->close();
+    });
+    return true;
+  }
+
  private:
   void read_header() {
     if (state_.stopping) return close();
     head_ = false;
+    request_id_.clear();
+    method_.clear();
+    path_.clear();
     parser_.emplace();
     parser_->body_limit(max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(state_.lim.header_bytes));
-    stream_.expires_after(state_.lim.idle_timeout);
+    if (buffer_.size() == 0) return wait_for_first_byte();
+    read_rest_of_header();
+  }
+
+  // A silent connection is the one closed first at the cap, and a new one gets only the short
+  // header deadline to say anything at all.
+  void wait_for_first_byte() {
+    waiting_first_byte_ = true;
+    silent_since_.store(steady_ns(), std::memory_order_relaxed);
+    stream_.expires_after(served_ ? state_.lim.idle_timeout : state_.lim.header_timeout);
+    stream_.async_read_some(buffer_.prepare(first_read_bytes), [self = shared_from_this()](beast::error_code ec,
+                                                                                            std::size_t n) {
+      self->waiting_first_byte_ = false;
+      self->silent_since_.store(0, std::memory_order_relaxed);
+      if (ec) return self->on_read_error(ec);
+      self->buffer_.commit(n);
+      self->read_rest_of_header();
+    });
+  }
+
+  void read_rest_of_header() {
+    stream_.expires_after(state_.lim.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -130,8 +194,15 @@ class session : public std::enable_shared_from_this<session> {
   void on_header(beast::error_code ec, std::size_t) {
     if (ec) return on_read_error(ec);
     busy_ = true;  // a shutdown now waits for this request's answer
+    started_ = std::chrono::steady_clock::now();
+    const auto& h = parser_->get();
+    request_id_ = request_id_of(h["X-Request-Id"]);
+    method_ = std::string(h.method_string());
+    path_ = std::string(h.target().substr(0, h.target().find('?')));
+    // Nothing after a request of uncertain length can be told from its body: answer, then close.
+    if (auto problem = framing_problem(h)) return refuse(error_with_status(400, "Bad Request: " + std::string(*problem)));
     // curl asks before sending a body over 1 KiB; answering saves it a one-second wait.
-    auto expect = parser_->get()[bhttp::field::expect];
+    auto expect = h[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       return bhttp::async_write(stream_, *cont,
@@ -150,23 +221,27 @@ class session : public std::enable_shared_from_this<session> {
                       beast::bind_front_handler(&session::on_body, shared_from_this()));
   }
 
+  // Answers and hangs up: after this request the stream cannot be trusted to hold another.
+  void refuse(api_response r) {
+    keep_alive_ = false;
+    linger_ = true;
+    version_ = 11;
+    write(std::move(r));
+  }
+
   void on_read_error(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
         ec == asio::error::eof || state_.stopping)
       return close();
-    // The client sent something that is not acceptable HTTP: say so, then hang up.
-    keep_alive_ = false;
-    linger_ = true;
-    version_ = 11;
+    // The client sent something that is not acceptable HTTP (a bad chunk size, say): say so,
+    // then hang up.
+    if (request_id_.empty()) request_id_ = request_id_of({});
+    if (started_ == std::chrono::steady_clock::time_point{}) started_ = std::chrono::steady_clock::now();
     if (ec == bhttp::error::body_limit)
-      return write(error_response({errc::payload_too_large, "Request body is larger than 1 MiB"}));
-    if (ec == bhttp::error::header_limit) {
-      api_response r = error_response(bad_request("Request header fields too large"));
-      r.status = 431;
-      return write(std::move(r));
-    }
-    write(error_response(bad_request("Bad Request: " + ec.message())));
+      return refuse(error_response({errc::payload_too_large, "Request body is larger than 1 MiB"}));
+    if (ec == bhttp::error::header_limit) return refuse(error_with_status(431, "Request header fields too large"));
+    refuse(error_response(bad_request("Bad Request: " + ec.message())));
   }
 
   void on_body(beast::error_code ec, std::size_t) {
@@ -180,15 +255,29 @@ class session : public std::enable_shared_from_this<session> {
     auto target = boost::urls::parse_origin_form(req.target());
     if (!target) return write(error_response(bad_request("Invalid request target")));
     api_request areq;
-    areq.method = std::string(req.method_string());
+    // HEAD is GET without the body: the router answers it as GET, write() leaves the body out.
+    areq.method = head_ ? std::string("GET") : std::string(req.method_string());
     areq.path = target->path();
+    path_ = areq.path;
     for (auto param : target->params()) areq.query.emplace_back(param.key, param.value);
     areq.body = std::move(req.body());
+
+    const auto host = req[bhttp::field::host];
+    if (host.empty() ? version_ != 10 : !state_.hosts.allows(host))
+      return write(error_with_status(host.empty() ? 400 : 421, host.empty() ? "Host header is required" : "Host not allowed"));
+    if (state_.opts.keys && needs_api_key(areq.method, areq.path, state_.opts.metrics_public)) {
+      // One X-Api-Key exactly: which of two a proxy and this server would each take is a guess.
+      const auto keys = req.equal_range("X-Api-Key");
+      if (std::distance(keys.first, keys.second) != 1 || !state_.opts.keys->accepts(keys.first->value()))
+        return write(error_with_status(401, "Missing or invalid API key"));
+    }
+    if (areq.path == "/metrics") return write(metrics(areq.method));
 
     // A response ready before handle() returns (every read) is written right here; one that
     // completes later on the store's writer thread is posted back to this connection's thread.
     handling_ = true;
     try {
+      request_scope scope(request_id_);
       state_.routes.handle(std::move(areq), [self = shared_from_this(), me = std::this_thread::get_id()](
                                                 api_response r) {
         if (std::this_thread::get_id() == me && self->handling_) {
@@ -199,6 +288,7 @@ class session : public std::enable_shared_from_this<session> {
                    [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
       });
     } catch (const std::exception& e) {
+      request_scope scope(request_id_);
       log_line("error", "request failed", {{"reason", e.what()}});
       ready_ = error_response({errc::internal, "Internal server error"});
     }
@@ -210,14 +300,49 @@ class session : public std::enable_shared_from_this<session> {
     }
   }
 
+  // GET /metrics: a route of the server rather than of the router, as no other transport has it.
+  api_response metrics(const std::string& method) {
+    if (method == "OPTIONS") return api_response{204};
+    if (method != "GET") {
+      api_response r = error_response({errc::method_not_allowed, "Method Not Allowed"});
+      r.allow = "GET,HEAD,OPTIONS";
+      return r;
+    }
+    api_response r{200, metrics::render(state_.opts.event_counts)};
+    r.content_type = metrics::content_type;
+    return r;
+  }
+
+  // The request is answered: count it, and log its line.
+  void finish_request(std::size_t bytes) {
+    if (method_.empty()) method_ = "other";
+    const auto took = std::chrono::steady_clock::now() - started_;
+    metrics::observe_request(method_, path_, status_, took);
+    if (state_.opts.log_requests) {
+      char ms[32];
+      const double millis = std::chrono::duration<double, std::milli>(took).count();
+      log_line("info", "request",
+               {{"method", method_},
+                {"route", std::string(metrics::route_label(path_))},
+                {"status", std::to_string(status_)},
+                {"durationMs", std::string(ms, std::to_chars(ms, ms + sizeof ms, millis, std::chars_format::fixed, 3).ptr)},
+                {"bytes", std::to_string(bytes)},
+                {"requestId", request_id_},
+                {"remote", remote_}});
+    }
+    started_ = {};
+    served_ = true;
+  }
+
   // Writes `buffers` (which live in out_ and out_body_ until it completes), then reads the next
   // request or closes.
   template <class Buffers>
-  void send(const Buffers& buffers, bool keep_alive) {
+  void send(const Buffers& buffers, bool keep_alive, std::size_t body_bytes) {
     asio::async_write(stream_, buffers, as_much_as_the_socket_takes,
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                      [self = shared_from_this(), keep_alive, body_bytes](beast::error_code ec, std::size_t) {
       self->busy_ = false;
       self->out_body_.reset();
+      self->finish_request(body_bytes);
       // Kept for the next response, unless a large one (a page of 1,000 tickets) grew it.
       if (self->out_.capacity() > max_kept_response_bytes) std::string().swap(self->out_);
       if (!ec && self->linger_) return self->linger();
@@ -244,26 +369,29 @@ class session : public std::enable_shared_from_this<session> {
   // sent from its shared buffer beside the head, never copied.
   void write(api_response r) {
     busy_ = true;
+    status_ = r.status;
     const bool keep_alive = keep_alive_ && !state_.stopping;
-    if (r.next_chunk) return write_chunked(std::move(r), keep_alive);
+    if (r.next_chunk && !head_) return write_chunked(std::move(r), keep_alive);
     const std::string_view body = r.shared_body ? std::string_view(*r.shared_body) : std::string_view(r.body);
     out_.clear();
-    append_response_head(out_, r, version_, keep_alive, body.size());
-    // A HEAD answer keeps the Content-Length but never sends the body: the client reads the next
-    // response right after these headers.
-    if (head_) return send(asio::buffer(out_), keep_alive);
+    append_response_head(out_, r, version_, keep_alive,
+                         r.next_chunk ? std::nullopt : std::optional<std::size_t>(body.size()), request_id_);
+    // A HEAD answer keeps the Content-Length (or says chunked) but never sends the body: the
+    // client reads the next response right after these headers.
+    if (head_) return send(asio::buffer(out_), keep_alive, 0);
     if (!r.shared_body) {
       out_ += body;
-      return send(asio::buffer(out_), keep_alive);
+      return send(asio::buffer(out_), keep_alive, body.size());
     }
     out_body_ = std::move(r.shared_body);
-    send(std::array<asio::const_buffer, 2>{asio::buffer(out_), asio::buffer(*out_body_)}, keep_alive);
+    send(std::array<asio::const_buffer, 2>{asio::buffer(out_), asio::buffer(*out_body_)}, keep_alive, body.size());
   }
 
   // A body made page by page (the full listing): chunked transfer encoding, one chunk a page.
   void write_chunked(api_response r, bool keep_alive) {
     out_.clear();
-    append_response_head(out_, r, version_, keep_alive, std::nullopt);
+    append_response_head(out_, r, version_, keep_alive, std::nullopt, request_id_);
+    body_bytes_ = 0;
     auto next = std::make_shared<std::function<chunk_status(std::string&)>>(std::move(r.next_chunk));
     asio::async_write(stream_, asio::buffer(out_),
                       [self = shared_from_this(), keep_alive, next, first = std::move(r.body)](
@@ -283,8 +411,10 @@ class session : public std::enable_shared_from_this<session> {
       return close();
     }
     const bool last = status == chunk_status::last;
+    body_bytes_ += chunk->size();
     auto finish = [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->busy_ = false;
+      self->finish_request(self->body_bytes_);
       if (ec || !keep_alive) return self->close();
       self->read_header();
     };
@@ -318,12 +448,41 @@ class session : public std::enable_shared_from_this<session> {
   bool head_ = false;
   bool busy_ = false;
   bool linger_ = false;
+  bool served_ = false;              // a request was answered: the idle timeout applies between
+  bool waiting_first_byte_ = false;  // of a request: this connection has said nothing yet
+  std::atomic<std::int64_t> silent_since_{0};
+  // The request being answered, for its log line and metrics.
+  std::string remote_;
+  std::string request_id_;
+  std::string method_;
+  std::string path_;
+  std::chrono::steady_clock::time_point started_{};
+  int status_ = 0;
+  std::size_t body_bytes_ = 0;  // of a chunked response so far
 };
+
+// At the connection cap: closes the connection silent the longest, if one is. True when one was.
+bool evict_the_most_silent(shared_state& state) {
+  std::shared_ptr<session> oldest;
+  std::int64_t oldest_since = 0;
+  {
+    std::lock_guard lock(state.sessions_mutex);
+    for (auto& [raw, weak] : state.sessions) {
+      const std::int64_t since = raw->silent_since();
+      if (since && (!oldest_since || since < oldest_since))
+        if (auto s = weak.lock()) {
+          oldest = std::move(s);
+          oldest_since = since;
+        }
+    }
+  }
+  return oldest && oldest->evict();
+}
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(std::vector<std::unique_ptr<asio::io_context>>& contexts, acceptor_type acceptor, shared_state& state)
-      : contexts_(contexts), acceptor_(std::move(acceptor)), state_(state) {}
+      : contexts_(contexts), acceptor_(std::move(acceptor)), state_(state), retry_(acceptor_.get_executor()) {}
 
   void accept() {
     // Round-robin: each new connection goes to the next thread's io_context.
@@ -335,18 +494,28 @@ class listener : public std::enable_shared_from_this<listener> {
   void stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_.cancel();
   }
 
  private:
   void on_accept(beast::error_code ec, socket_type socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (state_.connections >= state_.lim.max_connections) {
-        socket.close(ec);  // over the cap: refuse rather than degrade every other client
-      } else {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<session>(std::move(socket), state_)->start();
-      }
+    if (ec) {
+      // Out of descriptors (or another failure the kernel may lift): make room, then try again.
+      evict_the_most_silent(state_);
+      retry_.expires_after(accept_retry_delay);
+      retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec) self->accept();
+      });
+      return;
+    }
+    // At the cap, a silent connection makes room; when every one is busy with a request, the new
+    // one is refused rather than degrade every other client.
+    if (state_.connections >= state_.lim.max_connections && !evict_the_most_silent(state_)) {
+      socket.close(ec);
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<session>(std::move(socket), state_)->start();
     }
     accept();
   }
@@ -354,6 +523,7 @@ class listener : public std::enable_shared_from_this<listener> {
   std::vector<std::unique_ptr<asio::io_context>>& contexts_;
   acceptor_type acceptor_;
   shared_state& state_;
+  asio::steady_timer retry_;
   std::size_t next_ = 0;
 };
 
@@ -362,7 +532,7 @@ class listener : public std::enable_shared_from_this<listener> {
 void serve(router& r, const server_options& opts, const std::function<void(std::uint16_t)>& on_listening) {
   const unsigned threads = opts.threads ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   // Declared first, destroyed last: handlers still queued when the contexts go hold sessions.
-  shared_state state(r, opts.limits);
+  shared_state state(r, opts);
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   for (unsigned i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
   asio::io_context& main_ioc = *contexts[0];
@@ -373,6 +543,16 @@ void serve(router& r, const server_options& opts, const std::function<void(std::
                                    tcp::resolver::passive | tcp::resolver::numeric_service);
   if (resolved.empty()) throw std::runtime_error("cannot resolve host " + opts.host);
   tcp::endpoint endpoint = resolved.begin()->endpoint();
+  const bool loopback = endpoint.address().is_loopback();
+  if (!loopback && !opts.keys && !opts.allow_anonymous_writes)
+    throw std::runtime_error("refusing to serve " + endpoint.address().to_string() +
+                             " without API keys: anyone who reaches it could change prices and delete "
+                             "tickets. Pass --api-keys-file FILE, or --allow-anonymous-writes to serve it open");
+  if (loopback) {
+    std::vector<std::string> names{opts.host, endpoint.address().to_string(), "localhost"};
+    names.insert(names.end(), opts.allowed_hosts.begin(), opts.allowed_hosts.end());
+    state.hosts = host_allowlist(std::move(names));
+  }
   acceptor_type acceptor(main_ioc.get_executor());
   acceptor.open(endpoint.protocol());
   acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -398,11 +578,26 @@ void serve(router& r, const server_options& opts, const std::function<void(std::
     drain.expires_after(std::chrono::milliseconds(10));
     drain.async_wait(check_drained);
   };
+  // SIGHUP reads the API keys again; a file that no longer reads keeps the keys as they were.
+  asio::signal_set hangups(main_ioc, SIGHUP);
+  std::function<void(beast::error_code, int)> on_hangup = [&](beast::error_code ec, int) {
+    if (ec) return;
+    if (!opts.keys) {
+      log_line("warn", "SIGHUP: no --api-keys-file to read again");
+    } else if (auto n = opts.keys->reload(); n) {
+      log_line("info", "API keys read again", {{"keys", std::to_string(*n)}});
+    } else {
+      log_line("error", "API keys not read again: the previous ones stay", {{"reason", n.err().message}});
+    }
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
   signals.async_wait([&](beast::error_code ec, int signal) {
     if (ec) return;
     log_line("info", "shutting down", {{"signal", std::to_string(signal)}});
     state.stopping = true;
     l->stop();
+    hangups.cancel();
     std::vector<std::shared_ptr<session>> open;
     {
       std::lock_guard lock(state.sessions_mutex);

@@ -438,36 +438,36 @@ TEST_F(Robustness, MalformedHttpGets4xxOrACleanCloseNeverA5xx) {
       {"garbage", bytes("\x00\x01\x02\xff\xfe garbage\r\n\r\n")},
       {"only CRLF", "\r\n\r\n\r\n"},
       {"request line without target", "GET\r\n\r\n"},
-      {"request line with spaces", "GET / / HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"unknown version", "GET /health HTTP/9.9\r\nHost: x\r\n\r\n"},
-      {"lower-case method", "get /health HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"binary method", "G\x01T /health HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"request line with spaces", "GET / / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"unknown version", "GET /health HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"lower-case method", "get /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"binary method", "G\x01T /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
       {"header without colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"},
       {"header with NUL", bytes("GET /health HTTP/1.1\r\nX-A: a\0b\r\n\r\n")},
-      {"header over the limit", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + big_header + "\r\n\r\n"},
+      {"header over the limit", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + big_header + "\r\n\r\n"},
       {"many headers",
        [] {
-         std::string s = "GET /health HTTP/1.1\r\nHost: x\r\n";
+         std::string s = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
          for (int i = 0; i < 5000; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
          return s + "\r\n";
        }()},
-      {"Content-Length not a number", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"},
-      {"Content-Length negative", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}"},
+      {"Content-Length not a number", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n{}"},
+      {"Content-Length negative", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n{}"},
       {"Content-Length overflowing",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
       {"Content-Length twice, differing",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"},
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"},
       {"Content-Length with chunked",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: "
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nTransfer-Encoding: "
        "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"},
-      {"bad chunk size", "POST /ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
-      {"truncated body", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"Theatre-Seat\":\"T-1\""},
-      {"truncated headers", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Len"},
-      {"truncated chunked body", "POST /ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"The"},
-      {"bad percent-encoding", "GET /ticket?Theatre-Seat=%zz HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"absolute-form target", "GET http://127.0.0.1/health HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"control bytes in target", "GET /tick\x01t HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"bad chunk size", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
+      {"truncated body", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"Theatre-Seat\":\"T-1\""},
+      {"truncated headers", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len"},
+      {"truncated chunked body", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"The"},
+      {"bad percent-encoding", "GET /ticket?Theatre-Seat=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"absolute-form target", "GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"control bytes in target", "GET /tick\x01t HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
   };
   for (const auto& [name, bytes] : cases) {
     SCOPED_TRACE(name);
@@ -497,8 +497,8 @@ TEST_F(Robustness, HeadIsAnsweredWithoutABody) {
   for (const char* path : {"/health", "/ticket", "/tickets", "/nope"}) {
     SCOPED_TRACE(path);
     raw_connection c(server.port());
-    ASSERT_TRUE(c.send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n" +
-                       "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(c.send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" +
+                       "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     auto answer = c.read_to_close();
     ASSERT_TRUE(answer);
     auto head_end = answer->find("\r\n\r\n");
@@ -513,8 +513,8 @@ TEST_F(Robustness, PipelinedRequestsAreAnsweredInOrder) {
   server_process server(data_dir());
   raw_connection c(server.port());
   const std::string body = ticket_body("1-A1");
-  ASSERT_TRUE(c.send(post_head(body.size()) + body + "GET /ticket?Theatre-Seat=1-A1 HTTP/1.1\r\nHost: x\r\n\r\n" +
-                     "GET /ticket?Theatre-Seat=none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(c.send(post_head(body.size()) + body + "GET /ticket?Theatre-Seat=1-A1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" +
+                     "GET /ticket?Theatre-Seat=none HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   auto answer = c.read_to_close();
   ASSERT_TRUE(answer);
   EXPECT_EQ(statuses_in(*answer), (std::vector<int>{201, 200, 404})) << *answer;
