@@ -12,7 +12,8 @@ tools=()
 case "$what" in
   package|test|bench) tools+=(zip:zip) ;;&
   test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
-              tools+=(curl:curl python3:python3 unzip:unzip node:nodejs npm:npm) ;;&
+              # promtool (Debian's prometheus) checks GET /metrics in the tests.
+              tools+=(curl:curl python3:python3 unzip:unzip node:nodejs npm:npm promtool:prometheus) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light) ;;
 esac
 missing=()
