@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "app/log.hpp"
+#include "http/access_log.hpp"
 #include "http/front_door.hpp"
 
 namespace tb::http {
@@ -149,8 +150,14 @@ class session : public std::enable_shared_from_this<session> {
   bool evict() {
     std::int64_t since = silent_since();
     if (!since || !silent_since_.compare_exchange_strong(since, 0)) return false;
+    // Bytes that came in meanwhile make it a client: waiting in the socket, or read and their
+    // handler queued on this thread (hence the second post, behind it).
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_first_byte_) self->close();
+      beast::error_code ec;
+      if (!self->waiting_first_byte_ || self->stream_.socket().available(ec) > 0) return;
+      asio::post(self->stream_.get_executor(), [self] {
+        if (self->waiting_first_byte_) self->close();
+      });
     });
     return true;
   }
@@ -173,7 +180,9 @@ class session : public std::enable_shared_from_this<session> {
   // header deadline to say anything at all.
   void wait_for_first_byte() {
     waiting_first_byte_ = true;
-    silent_since_.store(steady_ns(), std::memory_order_relaxed);
+    // A new connection is silent since its accept (set then, in accept order, so the oldest goes
+    // first); a kept-alive one since its last answer.
+    if (served_) silent_since_.store(steady_ns(), std::memory_order_relaxed);
     stream_.expires_after(served_ ? state_.lim.idle_timeout : state_.lim.header_timeout);
     stream_.async_read_some(buffer_.prepare(first_read_bytes), [self = shared_from_this()](beast::error_code ec,
                                                                                             std::size_t n) {
@@ -186,6 +195,17 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_rest_of_header() {
+    // A request usually comes whole in its first read: its header is parsed here, without another
+    // trip through the reactor.
+    beast::error_code ec;
+    while (!parser_->is_header_done() && buffer_.size() != 0) {
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return on_read_error(ec);
+      if (used == 0) break;
+    }
+    if (parser_->is_header_done()) return on_header({}, 0);
     stream_.expires_after(state_.lim.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&session::on_header, shared_from_this()));
@@ -318,18 +338,8 @@ class session : public std::enable_shared_from_this<session> {
     if (method_.empty()) method_ = "other";
     const auto took = std::chrono::steady_clock::now() - started_;
     metrics::observe_request(method_, path_, status_, took);
-    if (state_.opts.log_requests) {
-      char ms[32];
-      const double millis = std::chrono::duration<double, std::milli>(took).count();
-      log_line("info", "request",
-               {{"method", method_},
-                {"route", std::string(metrics::route_label(path_))},
-                {"status", std::to_string(status_)},
-                {"durationMs", std::string(ms, std::to_chars(ms, ms + sizeof ms, millis, std::chars_format::fixed, 3).ptr)},
-                {"bytes", std::to_string(bytes)},
-                {"requestId", request_id_},
-                {"remote", remote_}});
-    }
+    if (state_.opts.log_requests)
+      log_request({method_, metrics::route_label(path_), status_, took, bytes, request_id_, remote_});
     started_ = {};
     served_ = true;
   }
@@ -449,8 +459,8 @@ class session : public std::enable_shared_from_this<session> {
   bool busy_ = false;
   bool linger_ = false;
   bool served_ = false;              // a request was answered: the idle timeout applies between
-  bool waiting_first_byte_ = false;  // of a request: this connection has said nothing yet
-  std::atomic<std::int64_t> silent_since_{0};
+  bool waiting_first_byte_ = true;  // of a request: this connection has said nothing yet
+  std::atomic<std::int64_t> silent_since_{steady_ns()};
   // The request being answered, for its log line and metrics.
   std::string remote_;
   std::string request_id_;
