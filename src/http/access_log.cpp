@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <string>
 
@@ -51,9 +53,14 @@ void log_request(const request_record& r) {
   line += "\",\"status\":\"";
   append_number(line, static_cast<std::size_t>(r.status));
   line += "\",\"durationMs\":\"";
-  char ms[32];
-  const double millis = std::chrono::duration<double, std::milli>(r.duration).count();
-  line.append(ms, std::to_chars(ms, ms + sizeof ms, millis, std::chars_format::fixed, 3).ptr);
+  // Milliseconds with three decimals, from whole microseconds (no floating point to format).
+  const auto micros = static_cast<std::size_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(r.duration).count()));
+  append_number(line, micros / 1000);
+  line += '.';
+  line += static_cast<char>('0' + micros / 100 % 10);
+  line += static_cast<char>('0' + micros / 10 % 10);
+  line += static_cast<char>('0' + micros % 10);
   line += "\",\"bytes\":\"";
   append_number(line, r.bytes);
   line += "\",\"requestId\":\"";
