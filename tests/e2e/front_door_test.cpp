@@ -189,6 +189,19 @@ TEST_F(FrontDoor, RequestLogsCanBeSwitchedOff) {
   EXPECT_EQ(server.log().find("\"msg\":\"request\""), std::string::npos) << server.log();
 }
 
+// On Lambda the request id is API Gateway's; invoke runs the same path.
+TEST_F(FrontDoor, AnApiGatewayRequestIdIsEchoed) {
+  auto with_id = run_cli({"invoke", "retrieveMovies", "--data-dir", data_dir().string(), "--data",
+                          R"({"httpMethod":"GET","path":"/movies","requestContext":{"requestId":"c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}})"});
+  ASSERT_EQ(with_id.status, 0) << with_id.err;
+  auto reply = object_of(with_id.out);
+  EXPECT_EQ(str(member_object(reply, "headers"), "X-Request-Id"), "c6af9ac6-7b61-11e6-9a41-93e8deadbeef") << with_id.out;
+  auto without = run_cli({"invoke", "retrieveMovies", "--data-dir", data_dir().string(), "--data",
+                          R"({"httpMethod":"GET","path":"/movies"})"});
+  ASSERT_EQ(without.status, 0) << without.err;
+  EXPECT_EQ(raw(member_object(object_of(without.out), "headers"), "X-Request-Id"), "<absent>") << without.out;
+}
+
 // --- Host (DNS rebinding) and HEAD ------------------------------------------------------------
 
 TEST_F(FrontDoor, ALoopbackServerAnswersOnlyItsOwnHostNames) {
