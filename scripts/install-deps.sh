@@ -13,7 +13,8 @@ tools=(node:nodejs npm:npm)
 case "$what" in
   package|test|bench) tools+=(zip:zip) ;;&
   test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
-              tools+=(curl:curl python3:python3 unzip:unzip chromium:chromium) ;;&
+              # promtool (Debian's prometheus) checks GET /metrics in the tests.
+              tools+=(curl:curl python3:python3 unzip:unzip chromium:chromium promtool:prometheus) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light) ;;
 esac
 missing=()

@@ -1,5 +1,6 @@
 #include "app/functions.hpp"
 
+#include "app/log.hpp"
 #include "app/price_change_handler.hpp"
 
 namespace tb {
@@ -54,9 +55,10 @@ result<api_request> from_api_gateway(const json::value& event, const http_functi
   return req;
 }
 
-json::value to_api_gateway(const api_response& r) {
+json::value to_api_gateway(const api_response& r, std::string_view request_id) {
   json::object headers;
   for (const auto& [name, value] : standard_headers()) headers.append_new(std::string(name), std::string(value));
+  if (!request_id.empty()) headers.append_new("X-Request-Id", std::string(request_id));
   if (!r.allow.empty()) headers.append_new("Allow", r.allow);
   json::object out;
   out.append_new("statusCode", decimal::from_int(r.status));
@@ -120,10 +122,17 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
 result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
                                   event_handler& handler) {
   if (const http_function* fn = find_http_function(name)) {
+    // On Lambda the request id is API Gateway's (requestContext.requestId): the lines logged while
+    // the request is routed carry it, and the answer echoes it, as serve does with its own.
+    const json::object* e = event.if_object();
+    const json::value* context = e ? e->find("requestContext") : nullptr;
+    const std::string* id = context && context->if_object() ? string_member(*context->if_object(), "requestId") : nullptr;
+    const std::string request_id = id ? *id : std::string();
+    request_scope scope(request_id);
     auto req = from_api_gateway(event, *fn);
     api_response res = req ? routes.handle_sync(std::move(*req)) : error_response(req.err());
     function_run run;
-    run.output = to_api_gateway(res);
+    run.output = to_api_gateway(res, request_id);
     return run;
   }
   if (name != price_change_function) return bad_request("unknown function " + std::string(name));

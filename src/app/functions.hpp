@@ -27,7 +27,8 @@ std::vector<std::string_view> function_names();
 
 // An API Gateway (REST, proxy integration) event -> request for the given function's route.
 result<api_request> from_api_gateway(const json::value& event, const http_function& fn);
-json::value to_api_gateway(const api_response& r);
+// `request_id`, when not empty, is echoed as X-Request-Id.
+json::value to_api_gateway(const api_response& r, std::string_view request_id = {});
 
 struct sns_message {
   std::string message_id;  // empty when the record has none

@@ -12,6 +12,7 @@ namespace {
 
 thread_local bool holding = false;  // a log_batch of this thread is alive
 thread_local std::string held;      // and these are the lines it holds
+thread_local std::string_view current_request_id;  // of the request_scope alive, if any
 
 void write_out(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stderr);
@@ -19,6 +20,12 @@ void write_out(const std::string& text) {
 }
 
 }  // namespace
+
+request_scope::request_scope(std::string_view request_id) : previous_(current_request_id) {
+  current_request_id = request_id;
+}
+
+request_scope::~request_scope() { current_request_id = previous_; }
 
 log_batch::log_batch() : outermost_(!holding) { holding = true; }
 
@@ -40,6 +47,10 @@ void log_line(std::string_view level, std::string_view message, const log_fields
     json::append_quoted(line, k);
     line += ':';
     json::append_quoted(line, v);
+  }
+  if (!current_request_id.empty()) {
+    line += ",\"requestId\":";
+    json::append_quoted(line, current_request_id);
   }
   line += "}\n";
   if (holding) held += line;

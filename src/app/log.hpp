@@ -12,6 +12,18 @@ using log_fields = std::vector<std::pair<std::string, std::string>>;
 
 void log_line(std::string_view level, std::string_view message, const log_fields& fields = {});
 
+// While one lives, the lines its thread logs carry "requestId": the request being handled. Nests.
+class request_scope {
+ public:
+  explicit request_scope(std::string_view request_id);
+  ~request_scope();
+  request_scope(const request_scope&) = delete;
+  request_scope& operator=(const request_scope&) = delete;
+
+ private:
+  std::string_view previous_;
+};
+
 // While one lives, the lines its thread logs are held and written together when it ends: one
 // write for a group commit's outcomes instead of one per line. Nests.
 class log_batch {

@@ -5,6 +5,7 @@
 #include <boost/uuid/uuid_io.hpp>
 
 #include "app/log.hpp"
+#include "metrics/metrics.hpp"
 
 namespace tb {
 
@@ -67,7 +68,9 @@ void price_change_handler::handle(std::string_view message, std::string fallback
 }
 
 metadata_command price_change_handler::command_for(price_change_event event) {
-  return {std::move(event), iso8601(clock_.now()), new_event_id()};
+  const auto now = clock_.now();
+  metrics::observe_event_lag(event.timestamp, now);  // every handling, the bus's and the store's own
+  return {std::move(event), iso8601(now), new_event_id()};
 }
 
 void price_change_handler::handled(const std::string& event_id, const result<metadata_outcome>& outcome) {

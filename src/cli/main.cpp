@@ -16,6 +16,7 @@
 #include "cli/backend.hpp"
 #include "http/server.hpp"
 #include "lambda/runtime.hpp"
+#include "sqlite/event_counts.hpp"
 #include "sqlite/sqlite_store.hpp"
 #include "web/pages.hpp"
 
@@ -25,6 +26,8 @@ using namespace tb;
 
 constexpr const char* usage = R"(usage:
   ticket-booking serve [--host 127.0.0.1] [--port 8080] [--data-dir ./data] [--threads N]
+                       [--api-keys-file FILE] [--allow-anonymous-writes] [--metrics-public]
+                       [--allowed-host NAME]... [--log-requests=false] [--max-connections N]
   ticket-booking invoke FUNCTION (--data JSON | --path FILE) [--data-dir ./data]
   ticket-booking lambda [--data-dir ./data]   (AWS_LAMBDA_RUNTIME_API and _HANDLER as Lambda sets them)
   ticket-booking events [--follow] [--after SEQ] [--data-dir ./data]
@@ -45,6 +48,13 @@ struct config {
   std::optional<std::string> data;
   std::optional<std::string> data_path;
   unsigned threads = 0;  // HTTP threads; 0: one per core
+  // serve's front door: see http::server_options.
+  std::optional<std::filesystem::path> api_keys_file;
+  bool allow_anonymous_writes = false;
+  bool metrics_public = false;
+  std::vector<std::string> allowed_hosts;
+  bool log_requests = true;
+  std::size_t max_connections = http::server_limits{}.max_connections;
   bool follow = false;
   std::int64_t after = 0;
   // lambda: the Runtime API's address, and _HANDLER (the function's name, or file.name).
@@ -85,7 +95,18 @@ config parse_args(int argc, char** argv) {
       long threads = std::strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || threads < 1 || threads > 256) throw usage_error("--threads takes 1 to 256");
       c.threads = static_cast<unsigned>(threads);
-    } else if (flag == "--data-dir") c.data_dir = value(flag);
+    } else if (flag == "--max-connections") {
+      std::string v = value(flag);
+      char* end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 1 || n > 1'000'000) throw usage_error("--max-connections takes 1 to 1000000");
+      c.max_connections = static_cast<std::size_t>(n);
+    } else if (flag == "--api-keys-file") c.api_keys_file = value(flag);
+    else if (flag == "--allow-anonymous-writes") c.allow_anonymous_writes = true;
+    else if (flag == "--metrics-public") c.metrics_public = true;
+    else if (flag == "--allowed-host") c.allowed_hosts.push_back(value(flag));
+    else if (flag == "--log-requests=false" || flag == "--log-requests=true") c.log_requests = flag.ends_with("true");
+    else if (flag == "--data-dir") c.data_dir = value(flag);
     else if (flag == "--data") c.data = value(flag);
     else if (flag == "--path") c.data_path = value(flag);
     else if (flag == "--follow") c.follow = true;
@@ -132,22 +153,35 @@ backend_config backend_config_of(const config& c) {
 }
 
 int serve(const config& c) {
+  http::server_options opts;
+  if (c.api_keys_file) {  // before the store opens: a bad key file must not create a data dir
+    auto keys = http::api_keys::load(*c.api_keys_file);
+    if (!keys) throw usage_error("--api-keys-file: " + keys.err().message);
+    opts.keys = std::move(*keys);
+  }
   local_service service(backend_config{c.data_dir, std::nullopt});
   // Price changes made here are handled in their own transaction; the bus delivers the
   // rest (events a failure or an earlier run left, and those of other processes).
   service.store.handle_locally(&service.handler);
   service.store.on_event_recorded([&service] { service.bus.wake(); });
   service.bus.start();
-  http::server_options opts;
   opts.host = c.host;
   opts.port = c.port;
   opts.threads = c.threads;
   opts.pages = web::page;
+  opts.limits.max_connections = c.max_connections;
+  opts.allow_anonymous_writes = c.allow_anonymous_writes;
+  opts.metrics_public = c.metrics_public;
+  opts.allowed_hosts = c.allowed_hosts;
+  opts.log_requests = c.log_requests;
+  auto counts = std::make_shared<sqlite::event_counts>(database_file(c.data_dir).string());
+  opts.event_counts = [counts] { return (*counts)(); };
   http::serve(service.routes(), opts, [&](std::uint16_t port) {
     // An IPv6 literal goes in brackets, as in a URL.
     const std::string host = c.host.find(':') != std::string::npos ? "[" + c.host + "]" : c.host;
-    log_line("info", "listening on http://" + host + ":" + std::to_string(port),
-             {{"dataDir", c.data_dir.string()}});
+    log_fields fields{{"dataDir", c.data_dir.string()}};
+    if (opts.keys) fields.emplace_back("apiKeys", std::to_string(opts.keys->size()));  // how many, never which
+    log_line("info", "listening on http://" + host + ":" + std::to_string(port), fields);
   });
   log_line("info", "stopped");
   return 0;

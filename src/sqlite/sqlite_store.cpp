@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "app/log.hpp"
+#include "metrics/metrics.hpp"
 #include "sqlite/item_cache.hpp"
 #include "sqlite/sqlite.hpp"
 #include "sqlite/writeback_vfs.hpp"
@@ -405,7 +406,9 @@ void sqlite_store::writer_loop() {
           }
         }
         if (!retry) {
-          w.commit.step();
+          const auto commit_started = std::chrono::steady_clock::now();
+          w.commit.step();  // synchronous=FULL: the WAL's fsync is in here
+          metrics::observe_commit(batch.size(), std::chrono::steady_clock::now() - commit_started);
           committed = true;
         }
       } catch (const std::exception& e) {

@@ -24,84 +24,13 @@
 
 #include "core/json.hpp"
 #include "e2e/harness.hpp"
+#include "e2e/raw_connection.hpp"
 
 namespace tb::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A plain socket, for what a well-behaved client library will not send: partial requests,
-// half-closes, garbage.
-class raw_connection {
- public:
-  explicit raw_connection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (fd_ < 0) throw std::runtime_error("socket failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect failed");
-    }
-  }
-  ~raw_connection() { ::close(fd_); }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-
-  // False when the peer has stopped reading (reset or closed): a server may refuse the rest.
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  void close_sending() { ::shutdown(fd_, SHUT_WR); }
-
-  // Everything until the server closes (or `timeout` passes without a byte: then nullopt).
-  std::optional<std::string> read_to_close(std::chrono::milliseconds timeout = 10s) {
-    std::string out;
-    for (;;) {
-      auto chunk = read_some(timeout);
-      if (!chunk) return std::nullopt;
-      if (chunk->empty()) return out;
-      out += *chunk;
-    }
-  }
-
-  // Reads until `out` holds one whole response (headers and a Content-Length body).
-  std::optional<std::string> read_response(std::chrono::milliseconds timeout = 10s) {
-    std::string out;
-    for (;;) {
-      auto end = out.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        std::size_t length = 0;
-        std::smatch m;
-        std::string head = out.substr(0, end);
-        if (std::regex_search(head, m, std::regex(R"(\r\nContent-Length: *(\d+))", std::regex::icase)))
-          length = std::stoul(m[1]);
-        if (out.size() >= end + 4 + length) return out;
-      }
-      auto chunk = read_some(timeout);
-      if (!chunk || chunk->empty()) return chunk ? std::optional<std::string>(out) : std::nullopt;
-      out += *chunk;
-    }
-  }
-
-  // "" at end of stream or on a reset; nullopt on timeout.
-  std::optional<std::string> read_some(std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
-    char buf[65536];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    return n <= 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
-  }
-
- private:
-  int fd_;
-};
 
 // The contract's content type and CORS headers, in the head of a raw response.
 bool has_standard_headers(const std::string& response) {
@@ -114,14 +43,6 @@ bool has_standard_headers(const std::string& response) {
   return true;
 }
 
-// The status codes of every response in a byte stream, in order.
-std::vector<int> statuses_in(const std::string& stream) {
-  std::vector<int> out;
-  static const std::regex status_line(R"(HTTP/1\.[01] (\d{3}) )");
-  for (auto it = std::sregex_iterator(stream.begin(), stream.end(), status_line); it != std::sregex_iterator(); ++it)
-    out.push_back(std::stoi((*it)[1]));
-  return out;
-}
 
 // A literal with its embedded NULs.
 template <std::size_t N>
@@ -438,36 +359,36 @@ TEST_F(Robustness, MalformedHttpGets4xxOrACleanCloseNeverA5xx) {
       {"garbage", bytes("\x00\x01\x02\xff\xfe garbage\r\n\r\n")},
       {"only CRLF", "\r\n\r\n\r\n"},
       {"request line without target", "GET\r\n\r\n"},
-      {"request line with spaces", "GET / / HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"unknown version", "GET /health HTTP/9.9\r\nHost: x\r\n\r\n"},
-      {"lower-case method", "get /health HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"binary method", "G\x01T /health HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"request line with spaces", "GET / / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"unknown version", "GET /health HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"lower-case method", "get /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"binary method", "G\x01T /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
       {"header without colon", "GET /health HTTP/1.1\r\nHost x\r\n\r\n"},
       {"header with NUL", bytes("GET /health HTTP/1.1\r\nX-A: a\0b\r\n\r\n")},
-      {"header over the limit", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + big_header + "\r\n\r\n"},
+      {"header over the limit", "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + big_header + "\r\n\r\n"},
       {"many headers",
        [] {
-         std::string s = "GET /health HTTP/1.1\r\nHost: x\r\n";
+         std::string s = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
          for (int i = 0; i < 5000; ++i) s += "X-" + std::to_string(i) + ": v\r\n";
          return s + "\r\n";
        }()},
-      {"Content-Length not a number", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}"},
-      {"Content-Length negative", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{}"},
+      {"Content-Length not a number", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n{}"},
+      {"Content-Length negative", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n{}"},
       {"Content-Length overflowing",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"},
       {"Content-Length twice, differing",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"},
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x"},
       {"Content-Length with chunked",
-       "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: "
+       "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nTransfer-Encoding: "
        "chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"},
-      {"bad chunk size", "POST /ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
-      {"truncated body", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"Theatre-Seat\":\"T-1\""},
-      {"truncated headers", "POST /ticket HTTP/1.1\r\nHost: x\r\nContent-Len"},
-      {"truncated chunked body", "POST /ticket HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"The"},
-      {"bad percent-encoding", "GET /ticket?Theatre-Seat=%zz HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"absolute-form target", "GET http://127.0.0.1/health HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"},
-      {"control bytes in target", "GET /tick\x01t HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"bad chunk size", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"},
+      {"truncated body", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"Theatre-Seat\":\"T-1\""},
+      {"truncated headers", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Len"},
+      {"truncated chunked body", "POST /ticket HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"The"},
+      {"bad percent-encoding", "GET /ticket?Theatre-Seat=%zz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"absolute-form target", "GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"asterisk target", "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+      {"control bytes in target", "GET /tick\x01t HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
   };
   for (const auto& [name, bytes] : cases) {
     SCOPED_TRACE(name);
@@ -497,8 +418,8 @@ TEST_F(Robustness, HeadIsAnsweredWithoutABody) {
   for (const char* path : {"/health", "/ticket", "/tickets", "/nope"}) {
     SCOPED_TRACE(path);
     raw_connection c(server.port());
-    ASSERT_TRUE(c.send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n" +
-                       "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(c.send(std::string("HEAD ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" +
+                       "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     auto answer = c.read_to_close();
     ASSERT_TRUE(answer);
     auto head_end = answer->find("\r\n\r\n");
@@ -513,8 +434,8 @@ TEST_F(Robustness, PipelinedRequestsAreAnsweredInOrder) {
   server_process server(data_dir());
   raw_connection c(server.port());
   const std::string body = ticket_body("1-A1");
-  ASSERT_TRUE(c.send(post_head(body.size()) + body + "GET /ticket?Theatre-Seat=1-A1 HTTP/1.1\r\nHost: x\r\n\r\n" +
-                     "GET /ticket?Theatre-Seat=none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(c.send(post_head(body.size()) + body + "GET /ticket?Theatre-Seat=1-A1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" +
+                     "GET /ticket?Theatre-Seat=none HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
   auto answer = c.read_to_close();
   ASSERT_TRUE(answer);
   EXPECT_EQ(statuses_in(*answer), (std::vector<int>{201, 200, 404})) << *answer;
