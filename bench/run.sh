@@ -78,6 +78,7 @@ missing_pkgs() {
   local -a p=()
   command -v python3 >/dev/null || p+=(python3)
   [ "$SKIP_LAMBDA" = 1 ] || command -v zip >/dev/null || p+=(zip)
+  [ "$SKIP_LAMBDA" = 1 ] || command -v advzip >/dev/null || p+=(advancecomp)
   [ "$ONLY" = lambda ] && { echo "${p[*]}"; return; }
   command -v wrk >/dev/null || p+=(wrk)
   command -v curl >/dev/null || p+=(curl)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt, whatever the build, the tests or the benchmarks need and this machine lacks.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
-#        scripts/install-deps.sh package               (build, and zip for the Lambda artifact)
+#        scripts/install-deps.sh package               (build, and zip and advzip for the Lambda artifact)
 set -euo pipefail
 what=${1:-build}
 packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -10,7 +10,7 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
 # often are), and asking apt for a second copy can conflict with the first.
 tools=()
 case "$what" in
-  package|test|bench) tools+=(zip:zip) ;;&
+  package|test|bench) tools+=(zip:zip advzip:advancecomp) ;;&
   test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
               tools+=(curl:curl python3:python3 unzip:unzip node:nodejs npm:npm) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light) ;;
