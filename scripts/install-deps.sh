@@ -22,10 +22,6 @@ done
 for t in "${tools[@]}"; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
-# The deployment test reads serverless.yml with PyYAML.
-case "$what" in
-  test|bench) python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml) ;;
-esac
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   sudo=""
@@ -38,6 +34,9 @@ fi
 if [ "$what" = test ]; then
   command -v moto_server >/dev/null 2>&1 \
     || { echo "the AWS tests need moto_server: pip install 'moto[server]'" >&2; exit 1; }
+  # The template test lints the packaged CloudFormation template: cfn-lint is pip's too.
+  command -v cfn-lint >/dev/null 2>&1 \
+    || { echo "the deployment test needs cfn-lint: pip install cfn-lint" >&2; exit 1; }
 fi
 # The emulators the tests start that npm has (dynalite), pinned by tests/tools/package-lock.json;
 # installed again only when the lock changed since.
@@ -47,5 +46,13 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
     echo "installing: tests/tools (npm ci)"
     npm ci --prefix "$tools_dir" --no-audit --no-fund --loglevel=error
     cp "$tools_dir/package-lock.json" "$tools_dir/node_modules/.package-lock.json.installed"
+  fi
+  # The Serverless Framework that packages serverless.yml for the template test (and deploys),
+  # pinned by the root package-lock.json; again only when the lock changed.
+  root_dir="$(dirname "$0")/.."
+  if ! cmp -s "$root_dir/package-lock.json" "$root_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    echo "installing: serverless (npm ci)"
+    npm ci --prefix "$root_dir" --no-audit --no-fund --loglevel=error
+    cp "$root_dir/package-lock.json" "$root_dir/node_modules/.package-lock.json.installed"
   fi
 fi
