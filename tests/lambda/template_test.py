@@ -55,7 +55,6 @@ allowed = {
                                  ("dynamodb:ListStreams", "*"), ("sns:Publish", "PriceChangeTopic"),
                                  ("sqs:SendMessage", "PublishFailuresQueue")},
     "priceChangeEventHandler": {("dynamodb:GetItem", "tickets"), ("dynamodb:UpdateItem", "tickets"),
-                                ("dynamodb:ConditionCheckItem", "tickets"),
                                 ("dynamodb:GetItem", "EventsTable"), ("dynamodb:PutItem", "EventsTable"),
                                 ("sqs:SendMessage", "HandlerFailuresQueue")},
 }
