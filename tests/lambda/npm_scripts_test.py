@@ -11,14 +11,9 @@ import subprocess
 import sys
 import tempfile
 
+from checklist import check, finish
+
 root, binary = sys.argv[1:3]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-
 
 expected = {
     "package": "scripts/package-lambda.sh",
@@ -85,7 +80,4 @@ with tempfile.TemporaryDirectory() as tmp:
                            capture_output=True, text=True, timeout=60)
     check(usage.returncode != 0 and "usage: npm run invoke-local" in usage.stderr, f"a missing event: {usage.stderr}")
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{'failed' if failures else 'passed'}: {len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish()

@@ -14,14 +14,9 @@ import subprocess
 import sys
 import tempfile
 
+from checklist import check, finish
+
 root, binary = sys.argv[1:3]
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-
 
 service = "ticket-booking-cpp"
 stage = "dev"
@@ -257,7 +252,4 @@ for name in functions:
     check(all(r != "*" or a == "dynamodb:ListStreams" for a, r in granted), f"{name}: an action on every resource")
     check(not any(a.endswith("*") for a, _ in granted), f"{name}: a wildcard action")
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{'failed' if failures else 'passed'}: {len(failures)} failures")
-sys.exit(1 if failures else 0)
+finish()
