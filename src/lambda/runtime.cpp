@@ -149,7 +149,8 @@ std::optional<invocation> to_invocation(response&& res) {
 }
 
 // The invocation's trace header where X-Ray's SDKs look for it, for as long as it runs: no
-// invocation may see another's (Lambda's own runtimes set it the same way).
+// invocation may see another's (Lambda's own runtimes set it the same way). Safe beside a getenv
+// on another thread (curl's proxy lookup): glibc never frees a string that setenv replaced.
 class trace_scope {
  public:
   explicit trace_scope(const std::string& trace_id) {
