@@ -50,7 +50,7 @@ allowed = {
                                  ("dynamodb:ListStreams", "*"), ("sns:Publish", "PriceChangeTopic"),
                                  ("sqs:SendMessage", "PublishFailuresQueue")},
     "priceChangeEventHandler": {("dynamodb:GetItem", "tickets"), ("dynamodb:UpdateItem", "tickets"),
-                                ("dynamodb:GetItem", "EventsTable"), ("dynamodb:PutItem", "EventsTable"),
+                                ("dynamodb:PutItem", "EventsTable"),
                                 ("sqs:SendMessage", "HandlerFailuresQueue")},
 }
 write_actions = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
