@@ -12,7 +12,8 @@ constexpr std::uint8_t invalid = 0xff;
 constexpr std::array<std::uint8_t, 256> make_values() {
   std::array<std::uint8_t, 256> v{};
   for (auto& x : v) x = invalid;
-  for (std::size_t i = 0; i < alphabet.size(); ++i) v[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < alphabet.size(); ++i)
+    v[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
   return v;
 }
 constexpr std::array<std::uint8_t, 256> values = make_values();
@@ -25,7 +26,8 @@ std::string encode(std::string_view bytes) {
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t n = static_cast<unsigned char>(bytes[i]) << 16 |
-                            static_cast<unsigned char>(bytes[i + 1]) << 8 | static_cast<unsigned char>(bytes[i + 2]);
+                            static_cast<unsigned char>(bytes[i + 1]) << 8 |
+                            static_cast<unsigned char>(bytes[i + 2]);
     for (int shift : {18, 12, 6, 0}) out += alphabet[(n >> shift) & 63];
   }
   const std::size_t rest = bytes.size() - i;

@@ -143,7 +143,8 @@ std::optional<invocation> to_invocation(response&& res) {
   auto [end, ec] = std::from_chars(deadline.data(), deadline.data() + deadline.size(), ms);
   // Read together, so that the steady deadline is as far away as Lambda's wall-clock one.
   if (ec == std::errc() && end == deadline.data() + deadline.size() && ms > 0)
-    inv.deadline = tb::deadline::from_epoch_ms(ms, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
+    inv.deadline =
+        tb::deadline::from_epoch_ms(ms, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
   inv.payload = std::move(res.body());
   return inv;
 }

@@ -201,13 +201,15 @@ TEST_F(LambdaTest, ABase64BodyIsDecodedAndABadOneIsA400ThatChangesNothing) {
   runtime_post rest = invoke(base64_api_event(encoded));
   EXPECT_EQ(raw(object_of(rest.body), "statusCode"), "201") << rest.body;
   // HTTP API: the same, in payload 2.0 ({"Theatre-Seat":"3-C2","Movie":"Dune"}).
-  runtime_post http = invoke(http_api_event("POST", "eyJUaGVhdHJlLVNlYXQiOiIzLUMyIiwiTW92aWUiOiJEdW5lIn0=", true));
+  runtime_post http =
+      invoke(http_api_event("POST", "eyJUaGVhdHJlLVNlYXQiOiIzLUMyIiwiTW92aWUiOiJEdW5lIn0=", true));
   EXPECT_EQ(raw(object_of(http.body), "statusCode"), "201") << http.body;
   // Marked base64 but not: a clear 400, nothing stored.
   runtime_post bad = invoke(http_api_event("POST", R"({"Theatre-Seat":"3-C3","Movie":"Dune"})", true));
   json::object reply = object_of(bad.body);
   EXPECT_EQ(raw(reply, "statusCode"), "400") << bad.body;
-  EXPECT_EQ(str(object_of(str(reply, "body")), "error"), "the event's body is marked isBase64Encoded but is not base64");
+  EXPECT_EQ(str(object_of(str(reply, "body")), "error"),
+            "the event's body is marked isBase64Encoded but is not base64");
 
   json::object stored = ticket("3-C1");
   EXPECT_EQ(str(stored, "Movie"), "Am\u00e9lie");

@@ -70,8 +70,9 @@ TEST_F(PackageTest, IsAtMostTenMiBWithAStrippedBinaryAndNoSharedCxxRuntime) {
   EXPECT_LE(fs::file_size(dir_->path() / "out" / "ticket-booking.zip"), 10u * 1024 * 1024);
   for (const char* lib : {"libstdc++.so.6", "libgcc_s.so.1", "libboost_json.so.1.81.0"})
     EXPECT_FALSE(fs::exists(root() / "lib" / lib)) << lib << " is shipped: the zip grows by it";
-  child_process sections({"/usr/bin/env", "readelf", "-S", "-W", (root() / "bin" / "ticket-booking").string()},
-                         with_path({}), dir_->path() / "readelf.log");
+  child_process sections(
+      {"/usr/bin/env", "readelf", "-S", "-W", (root() / "bin" / "ticket-booking").string()}, with_path({}),
+      dir_->path() / "readelf.log");
   auto status = sections.wait(30s);
   ASSERT_TRUE(status && *status == 0) << sections.output();
   EXPECT_NE(sections.output().find(".text"), std::string::npos) << sections.output();

@@ -55,8 +55,8 @@ TEST_F(RuntimeTest, ServesQueuedInvocationsInOrderOnOneConnection) {
   first.trace_id = "Root=1-abc";
   // A minute from now, on the wall clock, as Lambda gives it.
   const auto queued_at = std::chrono::steady_clock::now();
-  first.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count() + 60000;
+  const auto epoch = std::chrono::system_clock::now().time_since_epoch();
+  first.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(epoch + 60s).count();
   api_.enqueue(first);
   const std::string second = api_.enqueue(R"({"n":2})");
 

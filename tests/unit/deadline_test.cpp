@@ -27,7 +27,8 @@ TEST(Deadline, AnAttemptNeverRunsPastIt) {
   EXPECT_EQ(d.attempt_timeout(2000ms, now + 1400ms), 100ms);
   EXPECT_FALSE(d.passed(now + 1499ms));
   EXPECT_TRUE(d.passed(now + 1500ms));
-  EXPECT_EQ(d.attempt_timeout(2000ms, now + 5s), 0ms) << "a passed deadline leaves no time, not a negative one";
+  EXPECT_EQ(d.attempt_timeout(2000ms, now + 5s), 0ms)
+      << "a passed deadline leaves no time, not a negative one";
 }
 
 TEST(Deadline, EpochMillisecondsBecomeAsFarOnTheSteadyClock) {
