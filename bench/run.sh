@@ -78,6 +78,7 @@ missing_pkgs() {
   local -a p=()
   command -v python3 >/dev/null || p+=(python3)
   [ "$SKIP_LAMBDA" = 1 ] || command -v zip >/dev/null || p+=(zip)
+  [ "$SKIP_LAMBDA" = 1 ] || command -v advzip >/dev/null || p+=(advancecomp)
   [ "$ONLY" = lambda ] && { echo "${p[*]}"; return; }
   command -v wrk >/dev/null || p+=(wrk)
   command -v curl >/dev/null || p+=(curl)
@@ -530,6 +531,8 @@ TARGETS = [  # what, measured, how it must compare, limit, unit
     ("metadata visible after the 200, p99 under PATCH load", meta_load, "<=", 5, " ms"),
     ("GET /tickets (%s items) vs the peer" % E["SEED_COUNT"], ratio("list_tickets", "ours/peer"), ">=", 5, "x"),
     ("peak RSS with %s tickets listed and read" % E["MEM_COUNT"], mem and mem["peak_VmHWM_kb"] / 1024.0, "<", 64, " MiB"),
+    # Issue #12: the Lambda zip (stripped binary, every library it loads).
+    ("Lambda zip", out["lambda"] and out["lambda"]["package_bytes"]["zip"] / 1048576.0, "<=", 10, " MiB"),
 ]
 holds = {">=": lambda v, lim: v >= lim, "<=": lambda v, lim: v <= lim, "<": lambda v, lim: v < lim}
 out["targets"] = [{"target": w, "measured": v, "must_be": op, "limit": lim, "unit": u.strip(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt, whatever the build, the tests or the benchmarks need and this machine lacks.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
-#        scripts/install-deps.sh package               (build, and zip for the Lambda artifact)
+#        scripts/install-deps.sh package               (build, and zip and advzip for the Lambda artifact)
 set -euo pipefail
 what=${1:-build}
 packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -11,7 +11,7 @@ packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-de
 # The build embeds Redoc and the OpenAPI document (tools/web), so it needs Node.js and npm too.
 tools=(node:nodejs npm:npm)
 case "$what" in
-  package|test|bench) tools+=(zip:zip) ;;&
+  package|test|bench) tools+=(zip:zip advzip:advancecomp) ;;&
   test|bench) packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
               # promtool (Debian's prometheus) checks GET /metrics in the tests.
               tools+=(curl:curl python3:python3 unzip:unzip chromium:chromium promtool:prometheus) ;;&
@@ -24,10 +24,6 @@ done
 for t in "${tools[@]}"; do
   command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
-# The deployment test reads serverless.yml with PyYAML.
-case "$what" in
-  test|bench) python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml) ;;
-esac
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   sudo=""
@@ -40,6 +36,9 @@ fi
 if [ "$what" = test ]; then
   command -v moto_server >/dev/null 2>&1 \
     || { echo "the AWS tests need moto_server: pip install 'moto[server]'" >&2; exit 1; }
+  # The template test lints the packaged CloudFormation template: cfn-lint is pip's too.
+  command -v cfn-lint >/dev/null 2>&1 \
+    || { echo "the deployment test needs cfn-lint: pip install cfn-lint" >&2; exit 1; }
 fi
 # npm packages, pinned by a package-lock.json; installed again only when the lock changed since.
 npm_ci() {
@@ -55,4 +54,7 @@ npm_ci tools/web
 # What the tests run: dynalite, the OpenAPI linter and validator, playwright-core (tests/tools).
 if [ "$what" = test ] || [ "$what" = bench ]; then
   npm_ci tests/tools
+  # The Serverless Framework that packages serverless.yml for the template test (and deploys),
+  # pinned by the root package-lock.json.
+  npm_ci .
 fi

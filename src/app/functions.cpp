@@ -2,6 +2,7 @@
 
 #include "app/log.hpp"
 #include "app/price_change_handler.hpp"
+#include "core/base64.hpp"
 
 namespace tb {
 namespace {
@@ -36,8 +37,15 @@ result<api_request> from_api_gateway(const json::value& event, const http_functi
   const json::object* e = event.if_object();
   if (!e) return bad_request("the event must be a JSON object");
   api_request req;
+  // A Lambda function serves one route; only a CORS preflight differs from it. The method is
+  // httpMethod in a REST API (payload 1.0) event, requestContext.http.method in an HTTP API
+  // (payload 2.0) one.
   const std::string* method = string_member(*e, "httpMethod");
-  // A Lambda function serves one route; only a CORS preflight differs from it.
+  if (!method) {
+    const json::value* context = e->find("requestContext");
+    const json::value* http = context && context->if_object() ? context->if_object()->find("http") : nullptr;
+    method = http && http->if_object() ? string_member(*http->if_object(), "method") : nullptr;
+  }
   req.method = method && *method == "OPTIONS" ? "OPTIONS" : std::string(fn.method);
   req.path = std::string(fn.path);
   if (const json::value* q = e->find("queryStringParameters"); q && q->if_object()) {
@@ -48,9 +56,15 @@ result<api_request> from_api_gateway(const json::value& event, const http_functi
     const std::string* body = b->if_string();
     if (!body) return bad_request("the event's body must be a string");
     const json::value* base64 = e->find("isBase64Encoded");
-    if (base64 && base64->if_bool() && *base64->if_bool())
-      return bad_request("base64-encoded bodies are not supported");
-    req.body = *body;
+    if (base64 && base64->if_bool() && *base64->if_bool()) {
+      // API Gateway encodes a body it takes for binary (a content type in the API's binary
+      // media types, or any body in an HTTP API): the route reads the bytes the client sent.
+      auto decoded = base64::decode(*body);
+      if (!decoded) return bad_request("the event's body is marked isBase64Encoded but is not base64");
+      req.body = std::move(*decoded);
+    } else {
+      req.body = *body;
+    }
   }
   return req;
 }

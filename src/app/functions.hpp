@@ -25,7 +25,8 @@ struct http_function {
 const http_function* find_http_function(std::string_view name);
 std::vector<std::string_view> function_names();
 
-// An API Gateway (REST, proxy integration) event -> request for the given function's route.
+// An API Gateway proxy event (REST API payload 1.0, or HTTP API payload 2.0) -> request for the
+// given function's route: an OPTIONS preflight or the route's own method; a base64 body decoded.
 result<api_request> from_api_gateway(const json::value& event, const http_function& fn);
 // `request_id`, when not empty, is echoed as X-Request-Id.
 json::value to_api_gateway(const api_response& r, std::string_view request_id = {});

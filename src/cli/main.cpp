@@ -240,6 +240,7 @@ int run_lambda(const config& c) {
     auto parsed = json::parse(inv.payload);
     auto* event = std::get_if<json::value>(&parsed);
     if (!event) return lambda::outcome::failure("Function.InvalidEvent", "the event is not valid JSON");
+    service->set_deadline(inv.deadline);
     auto run = run_function(name, *event, service->routes(), service->events());
     service->deliver_recorded();
     if (!run) return lambda::outcome::failure("Function.InvalidEvent", run.err().message);

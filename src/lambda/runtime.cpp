@@ -4,6 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <optional>
 
@@ -137,14 +139,34 @@ std::optional<invocation> to_invocation(response&& res) {
   inv.function_arn = header(res, "Lambda-Runtime-Invoked-Function-Arn");
   inv.trace_id = header(res, "Lambda-Runtime-Trace-Id");
   const std::string deadline = header(res, "Lambda-Runtime-Deadline-Ms");
-  long long ms = 0;
-  std::from_chars(deadline.data(), deadline.data() + deadline.size(), ms);
-  inv.deadline = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+  std::int64_t ms = 0;
+  auto [end, ec] = std::from_chars(deadline.data(), deadline.data() + deadline.size(), ms);
+  // Read together, so that the steady deadline is as far away as Lambda's wall-clock one.
+  if (ec == std::errc() && end == deadline.data() + deadline.size() && ms > 0)
+    inv.deadline =
+        tb::deadline::from_epoch_ms(ms, std::chrono::system_clock::now(), std::chrono::steady_clock::now());
   inv.payload = std::move(res.body());
   return inv;
 }
 
+// The invocation's trace header where X-Ray's SDKs look for it, for as long as it runs: no
+// invocation may see another's (Lambda's own runtimes set it the same way). Safe beside a getenv
+// on another thread (curl's proxy lookup): glibc never frees a string that setenv replaced.
+class trace_scope {
+ public:
+  explicit trace_scope(const std::string& trace_id) {
+    if (trace_id.empty())
+      ::unsetenv(trace_id_variable);
+    else
+      ::setenv(trace_id_variable, trace_id.c_str(), 1);
+  }
+  ~trace_scope() { ::unsetenv(trace_id_variable); }
+  trace_scope(const trace_scope&) = delete;
+  trace_scope& operator=(const trace_scope&) = delete;
+};
+
 outcome call(const handler& h, const invocation& inv) {
+  const trace_scope trace(inv.trace_id);
   try {
     outcome out = h(inv);
     if (out.is_success() && out.payload().size() > max_response_bytes)

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <variant>
 
+#include "core/deadline.hpp"
 #include "core/result.hpp"
 
 namespace tb::lambda {
@@ -33,7 +34,9 @@ result<runtime_address> parse_address(std::string_view text);
 
 struct invocation {
   std::string request_id;
-  std::chrono::system_clock::time_point deadline;
+  // From Lambda-Runtime-Deadline-Ms: when Lambda stops the function. Every call the handler makes
+  // for this invocation must end by then (unbounded when the header is missing or malformed).
+  tb::deadline deadline;
   std::string function_arn;
   std::string trace_id;
   std::string payload;
@@ -68,7 +71,12 @@ using handler = std::function<outcome(const invocation&)>;
 inline constexpr std::string_view handler_exception_type = "Function.UnhandledException";
 inline constexpr std::string_view response_too_large_type = "Function.ResponseSizeTooLarge";
 
-// Serves invocations one after another, on one kept-alive connection. A handler that throws
+// The variable X-Ray's SDKs read the invocation's trace header from, as Lambda's own runtimes set it.
+inline constexpr const char* trace_id_variable = "_X_AMZN_TRACE_ID";
+
+// Serves invocations one after another, on one kept-alive connection. During each, the
+// environment's _X_AMZN_TRACE_ID is that invocation's Lambda-Runtime-Trace-Id (unset when it has
+// none, and between invocations). A handler that throws
 // is reported as that invocation's error and the loop goes on. Returns only when the Runtime
 // API cannot be reached (max_consecutive_failures in a row): the reason.
 error run_handler(const runtime_address& address, const handler& h);

@@ -60,8 +60,24 @@ TEST_F(PackageTest, HoldsAnExecutableBootstrapTheBinaryAndItsLoader) {
   EXPECT_TRUE(executable(root() / "bootstrap")) << "Lambda runs bootstrap: it must be executable in the zip";
   EXPECT_TRUE(executable(root() / "bin" / "ticket-booking"));
   EXPECT_TRUE(executable(root() / "lib" / "ld-linux-x86-64.so.2"));
-  for (const char* lib : {"libc.so.6", "libstdc++.so.6", "libsqlite3.so.0"})
+  for (const char* lib : {"libc.so.6", "libsqlite3.so.0", "libcurl.so.4"})
     EXPECT_TRUE(fs::exists(root() / "lib" / lib)) << lib;
+}
+
+// Lambda keeps a function's zip small only if it is: the C++ runtime and Boost are linked into the
+// binary (TB_STATIC_CXX_RUNTIME), not shipped beside it, and the binary goes without its symbols.
+TEST_F(PackageTest, IsAtMostTenMiBWithAStrippedBinaryAndNoSharedCxxRuntime) {
+  EXPECT_LE(fs::file_size(dir_->path() / "out" / "ticket-booking.zip"), 10u * 1024 * 1024);
+  for (const char* lib : {"libstdc++.so.6", "libgcc_s.so.1", "libboost_json.so.1.81.0"})
+    EXPECT_FALSE(fs::exists(root() / "lib" / lib)) << lib << " is shipped: the zip grows by it";
+  child_process sections(
+      {"/usr/bin/env", "readelf", "-S", "-W", (root() / "bin" / "ticket-booking").string()}, with_path({}),
+      dir_->path() / "readelf.log");
+  auto status = sections.wait(30s);
+  ASSERT_TRUE(status && *status == 0) << sections.output();
+  EXPECT_NE(sections.output().find(".text"), std::string::npos) << sections.output();
+  EXPECT_EQ(sections.output().find(".symtab"), std::string::npos) << "the packaged binary keeps its symbols";
+  EXPECT_LT(fs::file_size(root() / "bin" / "ticket-booking"), fs::file_size(binary_path()));
 }
 
 TEST_F(PackageTest, TheBundledLoaderFindsEveryLibraryInTheBundle) {

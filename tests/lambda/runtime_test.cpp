@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -52,13 +53,18 @@ TEST_F(RuntimeTest, ServesQueuedInvocationsInOrderOnOneConnection) {
   first.request_id = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
   first.function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:createTicket";
   first.trace_id = "Root=1-abc";
-  first.deadline_ms = 1700000000123;
+  // A minute from now, on the wall clock, as Lambda gives it.
+  const auto queued_at = std::chrono::steady_clock::now();
+  const auto epoch = std::chrono::system_clock::now().time_since_epoch();
+  first.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(epoch + 60s).count();
   api_.enqueue(first);
   const std::string second = api_.enqueue(R"({"n":2})");
 
   std::vector<lambda::invocation> seen;
-  start([&seen](const lambda::invocation& inv) {
+  std::vector<std::chrono::steady_clock::time_point> seen_at;
+  start([&seen, &seen_at](const lambda::invocation& inv) {
     seen.push_back(inv);
+    seen_at.push_back(std::chrono::steady_clock::now());
     return outcome::success("{\"echo\":" + inv.payload + "}");
   });
   ASSERT_TRUE(api_.wait_for_posts(2));
@@ -75,12 +81,45 @@ TEST_F(RuntimeTest, ServesQueuedInvocationsInOrderOnOneConnection) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].function_arn, first.function_arn);
   EXPECT_EQ(seen[0].trace_id, first.trace_id);
-  EXPECT_EQ(
-      std::chrono::duration_cast<std::chrono::milliseconds>(seen[0].deadline.time_since_epoch()).count(),
-      first.deadline_ms);
+  // The deadline is a minute after it was queued, less no more than the time it took to arrive
+  // (and a millisecond of rounding each way): neither unbounded nor taken as already past.
+  ASSERT_TRUE(seen[0].deadline.bounded());
+  const auto left = seen[0].deadline.remaining(seen_at[0]);
+  EXPECT_LE(left, 60001ms);
+  EXPECT_GE(left, 60000ms - std::chrono::ceil<std::chrono::milliseconds>(seen_at[0] - queued_at) - 1ms);
   EXPECT_EQ(api_.connections(), 1u) << "the connection was not kept alive";
   EXPECT_EQ(why.code, errc::unavailable);
   EXPECT_FALSE(why.message.empty());
+}
+
+TEST_F(RuntimeTest, EachInvocationSeesItsOwnTraceIdAndNoneBetween) {
+  ::setenv(lambda::trace_id_variable, "Root=left-over", 1);
+  queued_invocation traced;
+  traced.payload = "1";
+  traced.trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  api_.enqueue(traced);
+  queued_invocation untraced;
+  untraced.payload = "2";
+  untraced.trace_id = "";
+  api_.enqueue(untraced);
+  queued_invocation other;
+  other.payload = "3";
+  other.trace_id = "Root=1-00000000-000000000000000000000003;Sampled=0";
+  api_.enqueue(other);
+
+  start([](const lambda::invocation&) {
+    const char* v = std::getenv(lambda::trace_id_variable);
+    return outcome::success(v ? "\"" + std::string(v) + "\"" : "null");
+  });
+  ASSERT_TRUE(api_.wait_for_posts(3));
+  auto posts = api_.posts();
+  ASSERT_EQ(posts.size(), 3u);
+  EXPECT_EQ(posts[0].body, "\"" + traced.trace_id + "\"");
+  EXPECT_EQ(posts[1].body, "null") << "an invocation without a trace id saw another's";
+  EXPECT_EQ(posts[2].body, "\"" + other.trace_id + "\"");
+  // Between invocations (the loop is waiting in `next`), no trace id is left behind.
+  ASSERT_TRUE(api_.wait_until_waiting(3));
+  EXPECT_EQ(std::getenv(lambda::trace_id_variable), nullptr);
 }
 
 TEST_F(RuntimeTest, AFailureOutcomeIsPostedAsAnErrorWithItsType) {
