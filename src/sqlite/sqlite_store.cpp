@@ -501,6 +501,13 @@ void sqlite_store::create(json::object item, completion<void> done) {
 }
 
 void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
+  if (cmd.update.is_price_change && opts_.handle_price_changes) {
+    // The handling is logged as the bus's is, once it is committed (in the batch's log lines).
+    done = [done = std::move(done), id = cmd.event_id](result<update_outcome> r) {
+      if (r) log_line("info", "price change handled", {{"eventId", id}, {"outcome", "applied"}});
+      done(std::move(r));
+    };
+  }
   submit<update_outcome>(
       [this, cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
         auto old_item = w.load(cmd.update.seat);
