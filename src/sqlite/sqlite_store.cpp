@@ -168,6 +168,14 @@ struct writer {
     return parse_item(select_item.text(0));
   }
 
+  // The item's text: nullopt when there is no such ticket.
+  std::optional<std::string> load_text(std::string_view seat) {
+    reset_guard g(select_item);
+    select_item.bind(1, seat);
+    if (!select_item.step()) return std::nullopt;
+    return std::string(select_item.text(0));
+  }
+
   void count(const std::optional<std::string>& movie) {
     if (!movie) return;
     reset_guard g(count_movie);
@@ -508,24 +516,62 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
       done(std::move(r));
     };
   }
+  if (cmd.update.is_price_change) return change_price(std::move(cmd), std::move(done));
   submit<update_outcome>(
-      [this, cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
+      [cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
         auto old_item = w.load(cmd.update.seat);
         if (!old_item) return not_found("Ticket not found");
-        if (!cmd.update.is_price_change) {
+        {
           json::object item = *old_item;
           item.set(cmd.update.key, cmd.update.value);
           auto stored = w.store(cmd.update.seat, *old_item, item);
           if (!stored) return stored.err();
           return update_outcome{std::move(*old_item), std::move(item), std::move(*stored), false};
         }
-        const bool handled = opts_.handle_price_changes && dispatched(price_change_initiated);
-        auto write = change_price(*old_item, *cmd.update.value.if_number(), cmd.now, cmd.event_id,
-                                  handled ? handling::in_same_write : handling::by_bus);
-        if (!write) return write.err();
-        w.store(cmd.update.seat, *old_item, write->item, write->item_json);
-        record(w, cmd.update.seat, write->events, handled);
-        return update_outcome{std::move(*old_item), std::move(write->item), std::move(write->item_json), true};
+      },
+      std::move(done));
+}
+
+// The writer thread is what bounds price changes, so the core's work is done on the caller's
+// thread, from the ticket as the last commit left it (the item cache, usually). The writer
+// carries that plan out when the ticket's text is still the one it was made from (the rule is a
+// function of the text and the command), and makes it again from the stored text otherwise.
+namespace {
+
+struct price_change_plan {
+  std::string from;  // the ticket's text the plan was made from
+  json::object old_item;
+  result<ticket_write> write;
+};
+
+price_change_plan plan_price_change(std::string text, const update_command& cmd, handling h) {
+  json::object old_item = parse_item(text);
+  auto write = change_price(old_item, *cmd.update.value.if_number(), cmd.now, cmd.event_id, h);
+  return {std::move(text), std::move(old_item), std::move(write)};
+}
+
+}  // namespace
+
+void sqlite_store::change_price(update_command cmd, completion<update_outcome> done) {
+  const bool handled = opts_.handle_price_changes && dispatched(price_change_initiated);
+  const handling h = handled ? handling::in_same_write : handling::by_bus;
+  std::optional<price_change_plan> planned;
+  try {
+    if (auto current = get(cmd.update.seat); current && *current) planned = plan_price_change(**current, cmd, h);
+  } catch (const std::exception&) {
+    // a ticket that cannot be read here is read, and fails, on the writer thread
+  }
+  submit<update_outcome>(
+      [this, cmd = std::move(cmd), planned = std::move(planned), h, handled](writer& w) mutable
+      -> result<update_outcome> {
+        auto text = w.load_text(cmd.update.seat);
+        if (!text) return not_found("Ticket not found");
+        if (!planned || planned->from != *text) planned = plan_price_change(std::move(*text), cmd, h);
+        if (!planned->write) return planned->write.err();
+        ticket_write& write = *planned->write;
+        w.store(cmd.update.seat, planned->old_item, write.item, write.item_json);
+        record(w, cmd.update.seat, write.events, handled);
+        return update_outcome{std::move(planned->old_item), std::move(write.item), std::move(write.item_json), true};
       },
       std::move(done));
 }

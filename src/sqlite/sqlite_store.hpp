@@ -90,6 +90,7 @@ class sqlite_store final : public ticket_store, public event_log {
 
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done);
+  void change_price(update_command cmd, completion<update_outcome> done);
   void record(writer& w, const std::string& seat, const std::vector<recorded_event>& events, bool initiated_handled);
   void writer_loop();
   bool dispatched(std::string_view event_type) const;
