@@ -3,7 +3,7 @@
 #include <chrono>
 #include <utility>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "aws/http_client.hpp"
 #include "dynamodb/dynamodb_outbox.hpp"
 #include "dynamodb/dynamodb_store.hpp"

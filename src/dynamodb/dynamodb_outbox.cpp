@@ -2,7 +2,7 @@
 
 #include <variant>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "core/ticket.hpp"
 #include "dynamodb/attribute_value.hpp"
 

@@ -4,7 +4,7 @@
 #include <set>
 #include <utility>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "dynamodb/attribute_value.hpp"
 
 namespace tb::dynamodb {
