@@ -1,6 +1,6 @@
 #include "app/functions.hpp"
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "app/price_change_handler.hpp"
 #include "core/base64.hpp"
 
@@ -24,13 +24,6 @@ const http_function* find_http_function(std::string_view name) {
   for (const auto& f : http_functions)
     if (f.name == name) return &f;
   return nullptr;
-}
-
-std::vector<std::string_view> function_names() {
-  std::vector<std::string_view> names;
-  for (const auto& f : http_functions) names.push_back(f.name);
-  names.push_back(price_change_function);
-  return names;
 }
 
 result<api_request> from_api_gateway(const json::value& event, const http_function& fn) {
@@ -110,7 +103,7 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
   json::array results;
   for (const auto& m : messages) {
     // The handler may complete on the store's writer thread: messages go one at a time, in order.
-    auto r = wait_for<handler_outcome>([&](auto done) { handler.handle(m.body, m.message_id, done); });
+    auto r = wait_for<price_change_outcome>([&](auto done) { handler.handle(m.body, m.message_id, done); });
     json::object entry;
     entry.append_new("messageId", m.message_id);
     const bool malformed = !r && r.err().code == errc::bad_request;

@@ -23,7 +23,6 @@ struct http_function {
 
 // retrieveMovies, retrieveTicket, ...; nullptr for an unknown name or the event handler.
 const http_function* find_http_function(std::string_view name);
-std::vector<std::string_view> function_names();
 
 // An API Gateway proxy event (REST API payload 1.0, or HTTP API payload 2.0) -> request for the
 // given function's route: an OPTIONS preflight or the route's own method; a base64 body decoded.

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <utility>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "aws/http_client.hpp"
 #include "dynamodb/dynamodb_outbox.hpp"
 #include "dynamodb/dynamodb_store.hpp"
@@ -79,12 +79,22 @@ std::string new_or_existing_database(const std::filesystem::path& data_dir) {
 
 std::filesystem::path database_file(const std::filesystem::path& data_dir) { return data_dir / "tickets.db"; }
 
-local_service::local_service(const backend_config& c) : store({new_or_existing_database(c.data_dir)}) {}
+namespace {
 
-local_service::~local_service() {
-  store.on_event_recorded(nullptr);
-  store.handle_locally(nullptr);
+// This process's handler takes PriceChangeInitiated: price changes made here are handled in their
+// own write.
+sqlite::sqlite_store::options store_options(const backend_config& c) {
+  sqlite::sqlite_store::options o;
+  o.path = new_or_existing_database(c.data_dir);
+  o.handle_price_changes = true;
+  return o;
 }
+
+}  // namespace
+
+local_service::local_service(const backend_config& c) : store(store_options(c)) {}
+
+local_service::~local_service() { store.on_event_recorded(nullptr); }
 
 std::unique_ptr<backend> make_backend(const backend_config& c) {
   if (c.aws) return std::make_unique<aws_service>(*c.aws);

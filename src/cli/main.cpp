@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "app/functions.hpp"
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "cli/backend.hpp"
 #include "http/server.hpp"
 #include "lambda/runtime.hpp"
@@ -160,9 +160,8 @@ int serve(const config& c) {
     opts.keys = std::move(*keys);
   }
   local_service service(backend_config{c.data_dir, std::nullopt});
-  // Price changes made here are handled in their own transaction; the bus delivers the
-  // rest (events a failure or an earlier run left, and those of other processes).
-  service.store.handle_locally(&service.handler);
+  // Price changes made here are handled in their own write; the bus delivers the rest (events
+  // of other processes and earlier runs).
   service.store.on_event_recorded([&service] { service.bus.wake(); });
   service.bus.start();
   opts.host = c.host;
@@ -262,12 +261,8 @@ int events(const config& c) {
     auto page = store.events_after(after, 1000);
     if (!page) throw std::runtime_error(page.err().message);
     for (const auto& e : *page) {
-      std::string line = "{\"seq\":" + std::to_string(e.seq) + ",\"status\":\"" + e.status + "\"";
-      if (!e.reason.empty()) {
-        line += ",\"reason\":";
-        json::append_quoted(line, e.reason);
-      }
-      line += ",\"event\":" + e.event_json + "}";
+      std::string line;
+      append_logged_event(line, e);
       std::cout << line << "\n";
       after = e.seq;
     }

@@ -2,7 +2,7 @@
 
 #include <variant>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "core/ticket.hpp"
 #include "dynamodb/attribute_value.hpp"
 
@@ -130,23 +130,17 @@ result<void> dynamodb_outbox::settle(const outbox_record& rec, event_publisher& 
   return ok;
 }
 
-// Whether the write a prepared event describes happened. PriceChangeInitiated: the ticket shows
-// its price and timestamp. PriceChangeProcessed: the handled marker names it. (A price change
-// overwritten by a later one before this runs reads as not landed: its event is dropped.)
+// Whether the write a prepared event describes happened: the ticket shows its price and the time
+// stamp the write set (PriceChangeInitiated: timestamp; PriceChangeProcessed: processedAt). (A
+// change overwritten by a later one before this runs reads as not landed: its event is dropped.)
 result<bool> dynamodb_outbox::write_landed(const outbox_record& rec) {
   auto parsed = json::parse(rec.event_json);
   const auto* event = std::get_if<json::value>(&parsed);
   if (!event) return false;
-  if (rec.event_type == price_change_processed) {
-    const json::value* cause = member(*event, "causationId");
-    if (!cause || !cause->if_string()) return false;
-    auto marker = outbox_.marker(*cause->if_string());
-    if (!marker) return marker.err();
-    return *marker && (*marker)->processed_event_id == rec.event_id;
-  }
+  const bool processed = rec.event_type == price_change_processed;
   const json::value* seat = member(*event, "theatreSeat");
-  const json::value* price = member(*event, "newPrice");
-  const json::value* when = member(*event, "timestamp");
+  const json::value* price = member(*event, processed ? "finalPrice" : "newPrice");
+  const json::value* when = member(*event, processed ? "processedAt" : "timestamp");
   if (!seat || !seat->if_string() || !price || !when) return false;
   auto r = outbox_.client().call(
       "GetItem", {{"TableName", tickets_table_}, {"Key", ticket_key(*seat->if_string())}, {"ConsistentRead", true}});

@@ -4,7 +4,7 @@
 #include <set>
 #include <utility>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "dynamodb/attribute_value.hpp"
 
 namespace tb::dynamodb {
@@ -82,6 +82,14 @@ bool stored_as(const boost::json::object& response, json::object& item, std::str
   item = std::move(*stored);
   text = std::move(stored_text);
   return true;
+}
+
+// The attributes a core ticket_write sets and removes, as an UpdateExpression.
+update_expression expression_of(const ticket_write& w) {
+  update_expression x;
+  for (const auto& [k, v] : w.set) x.assign(k, v);
+  for (const auto& k : w.removed) x.erase(k);
+  return x;
 }
 
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
@@ -238,35 +246,22 @@ result<update_outcome> dynamodb_store::set_attribute(const update_command& cmd) 
   return out;
 }
 
-// Read the price, store the event prepared, write the ticket on the condition that its price is
-// still the one read, then make the event pending (see outbox_table.hpp). A price that moved in
-// between fails the condition: read again.
+// Read the price, store the event prepared, write what the core's change_price returns on the
+// condition that the price is still the one read, then make the event pending (see
+// outbox_table.hpp). A price that moved in between fails the condition: read again.
 result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
   const decimal& new_price = *cmd.update.value.if_number();
   for (int race = 0; race < opts_.max_write_races; ++race) {
     auto read_item = read(cmd.update.seat);
     if (!read_item) return read_item.err();
     if (!*read_item) return not_found("Ticket not found");
-    update_outcome out{std::move(**read_item), {}, {}, true};
-    out.new_item = out.old_item;
-    apply_price_change(out.new_item, new_price, cmd.now);
-    out.new_item_json = json::serialize(json::value(out.new_item));
-    if (auto size = check_item_size(out.new_item_json.size()); !size) return size.err();
+    auto write = tb::change_price(**read_item, new_price, cmd.now, cmd.event_id);
+    if (!write) return write.err();
+    const recorded_event& event = write->events.front();
+    if (auto p = outbox_.prepare(event.event_id, event.event_type, event.json); !p) return p.err();
 
-    auto fields = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
-    if (auto p = outbox_.prepare(cmd.event_id, price_change_initiated,
-                                 with_updated_item(fields, out.new_item_json));
-        !p)
-      return p.err();
-
-    // What apply_price_change sets and removes.
-    const json::value* old_price = out.old_item.find(price_key);
-    update_expression x;
-    x.assign(std::string(price_key), new_price);
-    if (old_price && old_price->if_number()) x.assign(std::string(previous_price_key), *old_price);
-    x.assign(std::string(last_change_key), cmd.now);
-    x.erase(std::string(discount_key));
-    x.erase(std::string(discounted_key));
+    update_expression x = expression_of(*write);
+    const json::value* old_price = (*read_item)->find(price_key);
     std::string condition = "attribute_exists(" + x.placeholder(std::string(seat_key)) + ") AND ";
     std::string price = x.placeholder(std::string(price_key));
     if (old_price) {
@@ -279,6 +274,7 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
     req["ReturnValues"] = "ALL_NEW";
     auto r = client_->call("UpdateItem", req);
     if (r) {
+      update_outcome out{std::move(**read_item), std::move(write->item), std::move(write->item_json), true};
       // Another attribute may have changed since the read: the reply and the event carry the
       // item as this write left it.
       std::string event_json = stored_as(*r, out.new_item, out.new_item_json)
@@ -301,76 +297,56 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
   return error{errc::unavailable, "Store failure: the price kept changing during the update"};
 }
 
-void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
+void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) {
   done(guarded([&] { return write_metadata(cmd); }));
 }
 
-// Stale and missing are remembered as applied is, so a redelivery is a duplicate. A marker there
-// already (a concurrent delivery got there first) makes this one the duplicate.
-result<metadata_outcome> dynamodb_store::remember(const std::string& event_id, metadata_outcome outcome) {
-  auto r = outbox_.remember(event_id, outcome == metadata_outcome::stale ? "stale" : "missing");
-  if (!r) return r.err();
-  return *r ? outcome : metadata_outcome::duplicate;
-}
-
-// The marker is checked first, so a duplicate wins over stale and missing. Then as a price
-// change: read, event prepared, conditional write (Price still the event's new price), marker,
-// event pending.
-result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& cmd) {
+// Read, decide with the core's rule, then as a price change: event prepared, conditional write
+// (the ticket still as the rule saw it: same stamp, same price, and for a stamped change no
+// metadata yet), event pending. A ticket that moved in between fails the condition: decide again.
+result<price_change_outcome> dynamodb_store::write_metadata(const metadata_command& cmd) {
   const price_change_event& e = cmd.event;
-  auto marker = outbox_.marker(e.event_id);
-  if (!marker) return marker.err();
-  if (*marker) return metadata_outcome::duplicate;
   for (int race = 0; race < opts_.max_write_races; ++race) {
     auto item = read(e.seat);
     if (!item) return item.err();
-    if (!*item) return remember(e.event_id, metadata_outcome::missing);
-    const json::value* price = (*item)->find(price_key);
-    if (!price || !price->if_number() || !(*price->if_number() == e.new_price))
-      return remember(e.event_id, metadata_outcome::stale);
+    auto decided = decide_price_change(*item ? &**item : nullptr, e, cmd.now, cmd.processed_event_id);
+    if (!decided) return decided.err();  // not written: the bus parks the event with the reason
+    if (decided->outcome != price_change_outcome::applied) return decided->outcome;
+    ticket_write& w = decided->write;
+    const recorded_event& processed = w.events.front();
+    if (auto p = outbox_.prepare(processed.event_id, processed.event_type, processed.json); !p) return p.err();
 
-    json::object fields = price_change_metadata(e, cmd.now);
-    json::object updated = std::move(**item);
-    for (const auto& [k, v] : fields) updated.set(k, v);
-    std::string updated_json = json::serialize(json::value(updated));
-    // An event that cannot be applied is not remembered: the bus parks it with this reason.
-    if (auto size = check_item_size(updated_json.size()); !size) return size.err();
-    const std::string& id = cmd.processed_event_id;
-    auto processed = price_change_processed_fields(id, e, updated, cmd.now);
-    if (auto p = outbox_.prepare(id, price_change_processed, with_updated_item(processed, updated_json)); !p)
-      return p.err();
-
-    update_expression x;
-    for (const auto& [k, v] : fields) x.assign(k, v);
+    update_expression x = expression_of(w);
     x.value(":expected", e.new_price);
     std::string condition = "attribute_exists(" + x.placeholder(std::string(seat_key)) + ") AND " +
-                            x.placeholder(std::string(price_key)) + " = :expected";
+                            x.placeholder(std::string(price_key)) + " = :expected AND ";
+    std::string stamp = x.placeholder(std::string(last_change_id_key));
+    if ((*item)->contains(last_change_id_key)) {
+      x.value(":stamp", e.event_id);
+      condition += stamp + " = :stamp AND attribute_not_exists(" + x.placeholder(std::string(discounted_key)) + ")";
+    } else {
+      condition += "attribute_not_exists(" + stamp + ")";
+    }
     auto req = x.request(opts_.table, e.seat, condition);
     req["ReturnValues"] = "ALL_NEW";
     auto r = client_->call("UpdateItem", req);
     if (!r) {
-      if (state_of(r.err()) == write_state::refused) (void)outbox_.discard(id);
-      if (r.err().is(conditional_check_failed)) continue;  // deleted or repriced since the read
+      if (state_of(r.err()) == write_state::refused) (void)outbox_.discard(processed.event_id);
+      if (r.err().is(conditional_check_failed)) continue;  // changed since the read
       return write_error(r.err());
     }
-    auto remembered = outbox_.remember(e.event_id, "applied", id);
-    if (!remembered) return remembered.err();  // redelivered, it is applied again; a relay drops this event
-    if (!*remembered) {
-      (void)outbox_.discard(id);
-      return metadata_outcome::duplicate;
-    }
     std::string event_json =
-        stored_as(*r, updated, updated_json)
-            ? with_updated_item(price_change_processed_fields(id, e, updated, cmd.now), updated_json)
+        stored_as(*r, w.item, w.item_json)
+            ? with_updated_item(price_change_processed_fields(processed.event_id, e, w.item, cmd.now), w.item_json)
             : std::string();
-    if (auto promoted = outbox_.promote(id, event_json); !promoted)
+    if (auto promoted = outbox_.promote(processed.event_id, event_json); !promoted)
       log_line("warn", "price change processed event left prepared",
-               {{"eventId", id}, {"reason", promoted.err().message}});
+               {{"eventId", processed.event_id}, {"reason", promoted.err().message}});
     else
-      recorded(id);
-    return metadata_outcome::applied;
+      recorded(processed.event_id);
+    return price_change_outcome::applied;
   }
-  return error{errc::unavailable, "Store failure: the price kept changing during the handling"};
+  return error{errc::unavailable, "Store failure: the ticket kept changing during the handling"};
 }
 
 void dynamodb_store::recorded(const std::string& event_id) {

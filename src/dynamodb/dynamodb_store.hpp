@@ -1,5 +1,5 @@
 // The ticket store on DynamoDB: tickets in the table the original Python service shares (items
-// exactly as it writes them, nothing else in it), events and handled-event markers in the outbox
+// as it writes them, plus the stamp of this service's price changes), events in the outbox
 // table. Blocking: each operation completes before it returns (Lambda runs one request at a time).
 #pragma once
 
@@ -34,7 +34,7 @@ class dynamodb_store final : public ticket_store {
   void create(json::object item, completion<void> done) override;
   void update(update_command cmd, completion<update_outcome> done) override;
   void remove(std::string seat, completion<json::object> done) override;
-  void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) override;
+  void apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) override;
 
   // The events made pending since the last call, oldest first: what the caller should publish
   // now rather than leave to a later relay.
@@ -46,8 +46,7 @@ class dynamodb_store final : public ticket_store {
   result<std::optional<json::object>> read(const std::string& seat);
   result<update_outcome> set_attribute(const update_command& cmd);
   result<update_outcome> change_price(const update_command& cmd);
-  result<metadata_outcome> write_metadata(const metadata_command& cmd);
-  result<metadata_outcome> remember(const std::string& event_id, metadata_outcome outcome);
+  result<price_change_outcome> write_metadata(const metadata_command& cmd);
 
   std::shared_ptr<dynamodb_client> client_;
   options opts_;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "app/log.hpp"
 #include "http/session.hpp"
+#include "log/log.hpp"
 
 namespace tb::http {
 namespace {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "http/access_log.hpp"
 #include "metrics/metrics.hpp"
 

@@ -1,6 +1,6 @@
 #include "sqlite/event_counts.hpp"
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "sqlite/sqlite.hpp"
 
 namespace tb::sqlite {

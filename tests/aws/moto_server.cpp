@@ -66,7 +66,6 @@ aws::settings moto_server::settings() const {
   s.sns_endpoint = server_.endpoint;
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
-  s.dynamodb_configured = true;
   return s;
 }
 

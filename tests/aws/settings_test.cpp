@@ -35,7 +35,6 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(s->table, "ticket-booking");
   EXPECT_EQ(s->events_table, "ticket-booking-events");
   EXPECT_EQ(s->topic_arn, "");
-  EXPECT_FALSE(s->dynamodb_configured);
 }
 
 TEST(Settings, EverythingSet) {
@@ -57,7 +56,6 @@ TEST(Settings, EverythingSet) {
   EXPECT_EQ(s->table, "tickets");
   EXPECT_EQ(s->events_table, "outbox");
   EXPECT_EQ(s->topic_arn, "arn:aws:sns:eu-west-3:123456789012:price-changes");
-  EXPECT_TRUE(s->dynamodb_configured);
 }
 
 TEST(Settings, RegionPrecedence) {

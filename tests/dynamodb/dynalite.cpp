@@ -60,7 +60,6 @@ aws::settings dynalite::settings() const {
   s.dynamodb_endpoint = server_.endpoint;
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
-  s.dynamodb_configured = true;
   return s;
 }
 

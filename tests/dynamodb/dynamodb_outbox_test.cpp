@@ -184,19 +184,28 @@ TYPED_TEST(DynamoDBOutbox, APreparedEventIsResolvedFromTheTicketAfterTheGrace) {
   EXPECT_EQ(this->publisher.published[1].first, "landed");
 }
 
-// The handler died after remembering its outcome but before making its PriceChangeProcessed
-// pending: the marker names the event that counts; any other for the same cause is dropped.
-TYPED_TEST(DynamoDBOutbox, APreparedProcessedEventCountsWhenTheMarkerNamesIt) {
+// The handler died after its ticket write but before making its PriceChangeProcessed pending:
+// the event whose write the ticket shows (its processedAt) counts; one whose write never landed
+// (another handling's, at another time) is dropped.
+TYPED_TEST(DynamoDBOutbox, APreparedProcessedEventCountsWhenTheTicketShowsIt) {
   this->change_price("8", "evt-1");
-  price_change_event e{"evt-1", "s", json::value("M"), *decimal::parse("10"), *decimal::parse("8"), "t0"};
+  price_change_event e;
+  e.event_id = "evt-1";
+  e.identified = true;
+  e.seat = "s";
+  e.movie = json::value("M");
+  e.old_price = *decimal::parse("10");
+  e.new_price = *decimal::parse("8");
+  e.timestamp = "t0";
   metadata_command cmd{std::move(e), "t1", "processed-1"};
   auto applied =
-      wait_for<metadata_outcome>([&](auto done) { this->store->apply_price_metadata(std::move(cmd), done); });
+      wait_for<price_change_outcome>([&](auto done) { this->store->apply_price_metadata(std::move(cmd), done); });
   ASSERT_TRUE(applied);
-  ASSERT_EQ(*applied, metadata_outcome::applied);
+  ASSERT_EQ(*applied, price_change_outcome::applied);
   const std::string text = *this->record("processed-1").find("event")->if_string();
   auto loser = text;
   loser.replace(loser.find(R"("eventId":"processed-1")"), 23, R"("eventId":"processed-2")");
+  loser.replace(loser.find(R"("processedAt":"t1")"), 18, R"("processedAt":"t2")");
   this->put_prepared("processed-1", text, std::chrono::seconds(3600), "PriceChangeProcessed");
   this->put_prepared("processed-2", loser, std::chrono::seconds(3600), "PriceChangeProcessed");
   auto report = this->relay();

@@ -63,15 +63,18 @@ class DynamoDBStore : public ::testing::Test {
                        std::move(id)};
     return wait_for<update_outcome>([&](auto done) { store->update(std::move(cmd), done); });
   }
-  result<metadata_outcome> metadata(const std::string& seat, std::string_view new_price, std::string id) {
-    price_change_event e{std::move(id),
-                         seat,
-                         json::value("Dune"),
-                         *decimal::parse("10"),
-                         *decimal::parse(new_price),
-                         "2026-01-01T00:00:00.000Z"};
-    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", "processed-" + std::to_string(++handled)};
-    return wait_for<metadata_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
+  result<price_change_outcome> metadata(const std::string& seat, std::string_view new_price, std::string id) {
+    price_change_event e;
+    e.event_id = std::move(id);
+    e.identified = true;
+    e.seat = seat;
+    e.movie = json::value("Dune");
+    e.old_price = *decimal::parse("10");
+    e.new_price = *decimal::parse(new_price);
+    e.timestamp = "2026-01-01T00:00:00.000Z";
+    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", {}};
+    cmd.processed_event_id = processed_event_id(cmd.event.event_id);
+    return wait_for<price_change_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
   }
   void create(std::string_view text) {
     auto r = wait_for<void>([&](auto done) { store->create(obj(text), done); });
@@ -81,7 +84,6 @@ class DynamoDBStore : public ::testing::Test {
   std::shared_ptr<dynamodb::dynamodb_client> client;
   aws::settings tables;
   std::unique_ptr<dynamodb::dynamodb_store> store;
-  int handled = 0;
 };
 
 using Backends = ::testing::Types<moto_backend, dynalite_backend>;
@@ -98,21 +100,22 @@ TYPED_TEST_SUITE(DynamoDBConcurrency, ::testing::Types<dynalite_backend>, backen
 TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
-  ASSERT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::applied);
+  ASSERT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::applied);
 
   auto tickets = this->raw(this->tables.table, "Theatre-Seat");
-  ASSERT_EQ(tickets.size(), 1u);  // nothing but tickets, and no attribute of ours on them
+  ASSERT_EQ(tickets.size(), 1u);  // nothing but tickets, and of ours on them only the change's stamp
   std::vector<std::string> names;
   for (const auto& [name, v] : tickets["s"]) names.push_back(name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeTimestamp",
-                                             "Movie", "PreviousPrice", "Price", "Theatre-Seat"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeEventId",
+                                             "LastPriceChangeTimestamp", "Movie", "PreviousPrice", "Price",
+                                             "Theatre-Seat"}));
   EXPECT_EQ(**this->store->get("s"), R"({"Theatre-Seat":"s","Movie":"Dune","Price":8,"PreviousPrice":10,)"
                                      R"("LastPriceChangeTimestamp":"2026-01-01T00:00:01.000Z",)"
-                                     R"("DiscountPercentage":20,"IsDiscounted":true})");
+                                     R"("LastPriceChangeEventId":"evt-1","DiscountPercentage":20,"IsDiscounted":true})");
 
   auto events = this->raw(this->tables.events_table, "eventId");
-  ASSERT_EQ(events.size(), 3u);  // two events and the handled marker
+  ASSERT_EQ(events.size(), 2u);  // the two events: the ticket itself tells what was handled
   const json::object& initiated = events["evt-1"];
   EXPECT_EQ(*initiated.find("eventType"), json::value("PriceChangeInitiated"));
   EXPECT_EQ(*initiated.find("status"), json::value("pending"));
@@ -124,14 +127,12 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
       *initiated.find("event")->if_string(),
       R"({"eventType":"PriceChangeInitiated","eventId":"evt-1","theatreSeat":"s","movie":"Dune","oldPrice":10,)"
       R"("newPrice":8,"timestamp":"2026-01-01T00:00:00.000Z","updatedItem":{"Theatre-Seat":"s","Movie":"Dune",)"
-      R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z"}})");
-  const json::object& processed = events["processed-1"];
+      R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z",)"
+      R"("LastPriceChangeEventId":"evt-1"}})");
+  const json::object& processed = events[processed_event_id("evt-1")];
   EXPECT_EQ(*processed.find("eventType"), json::value("PriceChangeProcessed"));
   EXPECT_EQ(*processed.find("status"), json::value("pending"));
   EXPECT_NE(processed.find("event")->if_string()->find(R"("causationId":"evt-1")"), std::string::npos);
-  const json::object& marker = events["handled#evt-1"];
-  EXPECT_EQ(*marker.find("outcome"), json::value("applied"));
-  EXPECT_EQ(marker.find("pending"), nullptr);  // not an event: never relayed
 }
 
 TYPED_TEST(DynamoDBConcurrency, ConcurrentPriceChangesEachSeeThePriceTheyReplace) {
@@ -193,17 +194,17 @@ TYPED_TEST(DynamoDBConcurrency, AConcurrentDeleteIsNeverUndone) {
   }
 }
 
-TYPED_TEST(DynamoDBStore, ARedeliveryIsADuplicateWhateverTheFirstOutcome) {
+TYPED_TEST(DynamoDBStore, ARedeliveryChangesNothingWhateverTheFirstOutcome) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
-  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::applied);
+  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::applied);
+  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::duplicate);
   ASSERT_TRUE(this->change_price("s", "6", "evt-2"));
-  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::duplicate);  // not stale: duplicate wins
-  EXPECT_EQ(*this->metadata("s", "7", "evt-3"), metadata_outcome::stale);
-  EXPECT_EQ(*this->metadata("s", "6", "evt-3"), metadata_outcome::duplicate);  // remembered as stale
-  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), metadata_outcome::missing);
-  this->create(R"({"Theatre-Seat":"gone","Movie":"Dune","Price":6})");
-  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), metadata_outcome::duplicate);  // remembered as missing
+  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::stale);  // no longer the latest change
+  EXPECT_EQ(*this->metadata("s", "6", "evt-3"), price_change_outcome::stale);
+  EXPECT_EQ(*this->metadata("s", "6", "evt-3"), price_change_outcome::stale);
+  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), price_change_outcome::missing);
+  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), price_change_outcome::missing);
   // Only the one applied handling recorded a PriceChangeProcessed.
   int processed = 0;
   for (auto& [id, e] : this->raw(this->tables.events_table, "eventId"))
