@@ -685,7 +685,8 @@ TEST_F(Api, PatchRejectsEachInvalidBody) {
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":-1})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"price","updateValue":-0.5})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"PRICE","updateValue":"9.99"})", bad_price},
-      {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":null})", bad_price},
+      {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":null})", "updateValue is required"},
+      {R"({"Theatre-Seat":"1-A1","updateKey":"Movie","updateValue":null})", "updateValue is required"},
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":true})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":[9]})", bad_price},
   };
