@@ -79,7 +79,8 @@ std::string new_or_existing_database(const std::filesystem::path& data_dir) {
 
 std::filesystem::path database_file(const std::filesystem::path& data_dir) { return data_dir / "tickets.db"; }
 
-local_service::local_service(const backend_config& c) : store({new_or_existing_database(c.data_dir)}) {}
+local_service::local_service(const backend_config& c)
+    : store({.path = new_or_existing_database(c.data_dir), .checkpoints = c.owns_data}) {}
 
 local_service::~local_service() {
   store.on_event_recorded(nullptr);

@@ -131,7 +131,7 @@ backend_config backend_config_of(const config& c) {
 }
 
 int serve(const config& c) {
-  local_service service(backend_config{c.data_dir, std::nullopt});
+  local_service service(backend_config{c.data_dir, std::nullopt, true});
   // Price changes made here are handled in their own transaction; the bus delivers the
   // rest (events a failure or an earlier run left, and those of other processes).
   service.store.handle_locally(&service.handler);
@@ -219,7 +219,7 @@ int run_lambda(const config& c) {
 int events(const config& c) {
   const auto file = database_file(c.data_dir);
   if (!std::filesystem::exists(file)) throw usage_error("no data under " + c.data_dir.string());
-  sqlite::sqlite_store store({file.string()});
+  sqlite::sqlite_store store({.path = file.string(), .checkpoints = false});
   std::int64_t after = c.after;
   for (;;) {
     auto page = store.events_after(after, 1000);

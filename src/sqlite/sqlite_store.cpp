@@ -67,10 +67,6 @@ std::optional<std::string> movie_of(const json::object& item) {
   return *s;
 }
 
-error store_failure(const std::exception& e) {
-  return {errc::unavailable, std::string("Store failure: ") + e.what()};
-}
-
 void configure(connection& c) {
   c.exec("PRAGMA journal_mode = WAL");
   // FULL: every commit is on disk before it is acknowledged; batching keeps that affordable.
@@ -123,7 +119,7 @@ struct writer {
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
         update_item(db, "UPDATE tickets SET item = ? WHERE seat = ?"),
-        delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
+        delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item, movie"),
         insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
         handled(db, "SELECT 1 FROM handled_events WHERE event_id = ?"),
         insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
@@ -137,6 +133,7 @@ struct writer {
 
   // The schema must exist before statements are prepared against it.
   static int configure_first(const std::string& path) {
+    create_private_file(path);
     connection c(path);
     configure(c);
     c.exec(schema);
@@ -287,7 +284,7 @@ sqlite_store::~sqlite_store() {
 }
 
 void sqlite_store::wal_grew(int pages) {
-  if (pages < opts_.checkpoint_pages) return;
+  if (!opts_.checkpoints || pages < opts_.checkpoint_pages) return;
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_wanted_ = true;
@@ -306,7 +303,10 @@ void sqlite_store::checkpoint_loop() {
     // PASSIVE: copies what no reader still needs and never blocks the writer or the readers.
     int wal_frames = 0;
     int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, nullptr);
-    if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
+    // Busy: another process is checkpointing (or holds the database); the next one catches up.
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) continue;
+    if (rc != SQLITE_OK || wal_frames < 0)
       log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
   }
 }
@@ -342,9 +342,9 @@ void sqlite_store::submit(Apply apply, completion<T> done) {
   auto slot = std::make_shared<std::optional<result<T>>>();
   write_op op;
   op.apply = [slot, apply = std::move(apply)](writer& w) mutable { slot->emplace(apply(w)); };
-  op.finish = [slot, done = std::move(done)](bool committed) {
-    if (!committed || !slot->has_value())
-      return done(error{errc::unavailable, "Store failure: the write was not committed"});
+  op.finish = [slot, done = std::move(done)](const error* failure) {
+    if (failure) return done(*failure);
+    if (!slot->has_value()) return done(error{errc::internal, "Store failure: the write was not applied"});
     done(std::move(**slot));
   };
   {
@@ -354,7 +354,8 @@ void sqlite_store::submit(Apply apply, completion<T> done) {
       op.finish = nullptr;
     }
   }
-  if (op.finish) return op.finish(false);  // shutting down: refuse rather than lose it
+  const error stopping{errc::unavailable, "Store failure: the store is shutting down"};
+  if (op.finish) return op.finish(&stopping);  // refused rather than lost
   queue_cv_.notify_one();
 }
 
@@ -382,7 +383,8 @@ void sqlite_store::writer_loop() {
     // The batch is one transaction. An op that throws (disk full, corruption: never a client's
     // mistake, those are results) rolls the transaction back; the batch then runs again without
     // it, so one bad write cannot take the others down.
-    std::vector<bool> failed(batch.size(), false);
+    std::vector<std::optional<error>> failed(batch.size());
+    std::optional<error> batch_failure;  // set whenever the batch did not commit
     bool committed = false;
     for (bool retry = true; retry;) {
       retry = false;
@@ -399,7 +401,7 @@ void sqlite_store::writer_loop() {
             batch[i].apply(w);
           } catch (const std::exception& e) {
             log_line("error", "write failed", {{"reason", e.what()}});
-            failed[i] = true;
+            failed[i] = store_failure(e);
             retry = true;
             break;
           }
@@ -410,6 +412,7 @@ void sqlite_store::writer_loop() {
         }
       } catch (const std::exception& e) {
         log_line("error", "commit failed", {{"reason", e.what()}});
+        batch_failure = store_failure(e);
         retry = false;
       }
       if (!committed) {
@@ -428,7 +431,8 @@ void sqlite_store::writer_loop() {
       log_batch lines;  // the handler's outcomes and the requests', one write per commit
       if (committed)
         for (const auto& [event_id, outcome] : w.handled_here) batch_local_->handled(event_id, outcome);
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        batch[i].finish(failed[i] ? &*failed[i] : committed ? nullptr : &*batch_failure);
     }
     batch.clear();
     {
@@ -451,6 +455,9 @@ result<item_text> sqlite_store::get(std::string_view seat) {
     reset_guard g(r.get);
     r.get.bind(1, seat);
     if (!r.get.step()) return item_text();
+    // A damaged item (bytes changed on disk) is never served as if it were JSON.
+    if (!json::is_object_text(r.get.text(0)))
+      return error{errc::internal, "Store failure: the stored item of " + std::string(seat) + " is not a JSON object"};
     return std::make_shared<const std::string>(r.get.text(0));
   });
   if (cache_ && item && *item && !cache_->offer(seat, counter, *item)) request_resync();
@@ -474,7 +481,10 @@ result<std::optional<std::string>> sqlite_store::scan(std::string_view after, st
     std::string last;
     while (r.scan.step()) {
       if (visited == limit) return std::optional<std::string>(std::move(last));
-      visit(r.scan.text(1));
+      // A damaged item is left out, so one bad row cannot break every listing; it still takes
+      // its place in the page, so the cursor moves past it.
+      if (json::is_object_text(r.scan.text(1))) visit(r.scan.text(1));
+      else log_line("error", "a damaged stored item is left out of a listing", {{"seat", std::string(r.scan.text(0))}});
       last.assign(r.scan.text(0));  // reuses its buffer: no allocation per row
       ++visited;
     }
@@ -556,11 +566,21 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
         reset_guard g(w.delete_ticket);
         w.delete_ticket.bind(1, seat);
         if (!w.delete_ticket.step()) return not_found("Ticket not found");
-        json::object item = parse_item(w.delete_ticket.text(0));
+        // A damaged item can still be deleted: its seat stands in for it in the answer.
+        json::object item;
+        auto parsed = json::parse(w.delete_ticket.text(0));
+        if (auto* v = std::get_if<json::value>(&parsed); v && v->if_object()) {
+          item = std::move(*v->if_object());
+        } else {
+          log_line("error", "deleted a damaged stored item", {{"seat", seat}});
+          item.append_new(std::string(seat_key), seat);
+        }
+        std::optional<std::string> movie;  // as counted when it was written
+        if (!w.delete_ticket.is_null(1)) movie.emplace(w.delete_ticket.text(1));
         while (w.delete_ticket.step()) {
         }
         w.touched.push_back(seat);
-        w.uncount(movie_of(item));
+        w.uncount(movie);
         return item;
       },
       std::move(done));
