@@ -264,7 +264,8 @@ TEST_F(Api, MoviesAreTheDistinctNonEmptyStringMoviesSorted) {
   create(ticket_body("m12", "Deleted"));
   create(ticket_body("m13", "Renamed"));
   ASSERT_EQ(patch(update_body("m10", "Movie", R"("")")).status, 200);
-  ASSERT_EQ(patch(update_body("m11", "Movie", "null")).status, 200);
+  ASSERT_EQ(patch(update_body("m11", "Movie", "null")).status, 400);  // updateValue is required
+  ASSERT_EQ(patch(update_body("m11", "Movie", "false")).status, 200);
   ASSERT_EQ(remove(seat_body("m12")).status, 200);
   ASSERT_EQ(patch(update_body("m13", "Movie", R"("Beta")")).status, 200);
   EXPECT_TRUE(
