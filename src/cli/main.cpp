@@ -195,7 +195,9 @@ int run_lambda(const config& c) {
     return init_failed("Runtime.HandlerNotFound", "_HANDLER '" + c.handler + "' names none of the functions");
   std::unique_ptr<backend> service;
   try {
-    service = make_backend(backend_config_of(c));
+    auto config = backend_config_of(c);
+    config.owns_data = true;  // a long-lived loop, alone with its data: it checkpoints, as serve does
+    service = make_backend(config);
   } catch (const std::exception& e) {
     return init_failed("Runtime.InitError", e.what());
   }
