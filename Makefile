@@ -4,7 +4,7 @@ PORT ?= 8080
 DATA_DIR ?= ./data
 JOBS ?= $(shell nproc)
 
-.PHONY: all build run test bench sanitize tsan clean
+.PHONY: all build run test bench sanitize tsan fuzz clean
 
 all: build
 
@@ -42,5 +42,24 @@ tsan:
 	cmake --build build-tsan -j $(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir build-tsan --output-on-failure -j $(JOBS)
 
+# Each libFuzzer target for FUZZ_SECONDS (clang, AddressSanitizer, UndefinedBehaviorSanitizer).
+# A run starts from the kept corpus (tests/fuzz/corpus/TARGET) and merges back only the inputs
+# that reach new code; a finding stops it, its input saved as build-fuzz/findings/TARGET-*.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = fuzz_http_router fuzz_decimal fuzz_aws_events fuzz_aws_responses
+fuzz:
+	scripts/install-deps.sh fuzz
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTB_FUZZ=ON -DTB_SANITIZE=address,undefined -DTB_BENCHMARKS=OFF
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	mkdir -p build-fuzz/findings
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus/$$t; mkdir -p build-fuzz/corpus/$$t; \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/tests/fuzz/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/findings/$$t- build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	  build-fuzz/tests/fuzz/$$t -merge=1 tests/fuzz/corpus/$$t build-fuzz/corpus/$$t 2>/dev/null; \
+	done
+
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

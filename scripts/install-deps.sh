@@ -2,6 +2,7 @@
 # Installs, with apt, whatever the build, the tests or the benchmarks need and this machine lacks.
 # Usage: scripts/install-deps.sh [build|test|bench]   (each includes the ones before it)
 #        scripts/install-deps.sh package               (build, and zip and advzip for the Lambda artifact)
+#        scripts/install-deps.sh fuzz                  (build, and clang with libFuzzer)
 set -euo pipefail
 what=${1:-build}
 packages=(cmake ninja-build g++ pkg-config libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
@@ -16,6 +17,8 @@ case "$what" in
               # promtool (Debian's prometheus) checks GET /metrics in the tests.
               tools+=(curl:curl python3:python3 unzip:unzip chromium:chromium promtool:prometheus) ;;&
   bench) tools+=(wrk:wrk nginx:nginx-light) ;;
+  # The fuzz build configures tests/fuzz only, which needs neither GoogleTest nor the emulators.
+  fuzz) packages+=(clang libclang-rt-14-dev) ;;
 esac
 missing=()
 for p in "${packages[@]}"; do

@@ -67,6 +67,7 @@ json::value to_api_gateway(const api_response& r, std::string_view request_id) {
   for (const auto& [name, value] : standard_headers()) headers.append_new(std::string(name), std::string(value));
   if (!request_id.empty()) headers.append_new("X-Request-Id", std::string(request_id));
   if (!r.allow.empty()) headers.append_new("Allow", r.allow);
+  if (!r.retry_after.empty()) headers.append_new("Retry-After", r.retry_after);
   json::object out;
   out.append_new("statusCode", decimal::from_int(r.status));
   out.append_new("headers", std::move(headers));

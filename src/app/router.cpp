@@ -3,6 +3,8 @@
 #include <charconv>
 #include <future>
 
+#include "app/log.hpp"
+
 namespace tb {
 namespace {
 
@@ -12,6 +14,18 @@ constexpr std::size_t default_event_limit = 100;
 // every item beside the response.
 constexpr std::size_t listing_chunk = 1000;
 constexpr std::size_t listing_cache_bytes = 32 * 1024 * 1024;
+// What a 503 asks a client to wait: a busy store or a throttled table clears in moments.
+constexpr std::string_view retry_after_seconds = "1";
+
+// The original service's answers to failures that are not the client's, one per operation.
+constexpr std::string_view failed_get = "Failed to retrieve ticket";
+constexpr std::string_view failed_list = "Failed to retrieve tickets";
+constexpr std::string_view failed_movies = "Failed to retrieve movies";
+constexpr std::string_view failed_create = "Failed to create ticket";
+constexpr std::string_view failed_update = "Failed to update ticket";
+constexpr std::string_view failed_delete = "Failed to delete ticket";
+constexpr std::string_view failed_events = "Failed to retrieve events";
+constexpr std::string_view failed_health = "Store unavailable";
 
 struct route {
   std::string_view path;
@@ -105,10 +119,18 @@ const std::vector<std::pair<std::string_view, std::string_view>>& standard_heade
   return headers;
 }
 
-api_response error_response(const error& e) {
+api_response error_response(const error& e, std::string_view failed) {
   json::object body;
-  body.append_new("error", e.message);
-  return json_response(status_of(e.code), body);
+  if (is_clients_fault(e.code)) {
+    body.append_new("error", e.message);
+    return json_response(status_of(e.code), body);
+  }
+  const int status = status_of(e.code);
+  log_line("error", failed, {{"status", std::to_string(status)}, {"reason", e.message}});
+  body.append_new("error", std::string(failed));
+  api_response r = json_response(status, body);
+  if (e.code == errc::unavailable) r.retry_after = std::string(retry_after_seconds);
+  return r;
 }
 
 void router::handle(api_request req, std::function<void(api_response)> done) {
@@ -145,7 +167,7 @@ api_response router::handle_sync(api_request req) {
   api_response r = future.get();
   if (r.next_chunk || r.shared_body) {
     auto body = collect_body(r);
-    if (!body) return error_response(body.err());
+    if (!body) return error_response(body.err(), failed_list);  // only a listing streams
     r.body = std::move(*body);
     r.next_chunk = nullptr;
     r.shared_body.reset();
@@ -160,7 +182,7 @@ result<std::string> collect_body(api_response& r) {
     switch (r.next_chunk(body)) {
       case chunk_status::more: continue;
       case chunk_status::last: return body;
-      case chunk_status::failed: return error{errc::unavailable, "Store unavailable"};
+      case chunk_status::failed: return error{errc::unavailable, "the store failed midway through a listing"};
     }
   }
 }
@@ -170,7 +192,7 @@ api_response router::get_ticket(const api_request& req) {
   if (!seat || seat->empty()) return error_response(bad_request("Theatre-Seat query parameter is required"));
   if (auto valid = validate_seat(*seat); !valid) return error_response(valid.err());
   auto item = store_.get(*seat);
-  if (!item) return error_response(item.err());
+  if (!item) return error_response(item.err(), failed_get);
   if (!*item) return error_response(not_found("Ticket not found"));
   api_response r{200};
   r.shared_body = std::move(*item);
@@ -194,8 +216,9 @@ api_response router::list_tickets(const api_request& req) {
   struct listing {
     std::string after;
     bool first = true;
+    std::optional<error> failure;  // why a page could not be read
   };
-  auto state = std::make_shared<listing>(listing{std::move(after)});
+  auto state = std::make_shared<listing>(listing{std::move(after), true, std::nullopt});
   auto page = [this, state](std::string& out, std::size_t n) -> result<std::optional<std::string>> {
     return store_.scan(state->after, n, [&](std::string_view item) {
       if (!state->first) out += ',';
@@ -207,7 +230,7 @@ api_response router::list_tickets(const api_request& req) {
   api_response r{200, "{\"tickets\":["};
   if (limit) {  // one bounded page, built at once
     auto more = page(r.body, *limit);
-    if (!more) return error_response(more.err());
+    if (!more) return error_response(more.err(), failed_list);
     r.body += ']';
     if (*more) {
       r.body += ",\"nextCursor\":";
@@ -245,7 +268,10 @@ api_response router::list_tickets(const api_request& req) {
   r.next_chunk = [this, page, state, version, copy, claim](std::string& out) mutable {
     const std::size_t start = out.size();
     auto more = page(out, listing_chunk);
-    if (!more) return chunk_status::failed;
+    if (!more) {
+      state->failure = more.err();
+      return chunk_status::failed;
+    }
     if (*more) state->after = std::move(**more);
     else out += "]}";
     if (copy && copy->size() + (out.size() - start) <= listing_cache_bytes) {
@@ -261,12 +287,19 @@ api_response router::list_tickets(const api_request& req) {
     }
     return chunk_status::last;
   };
+  // The first page now: a store that cannot answer at all gets its own status and message, not
+  // a 200 cut off. A listing that fits in one page is complete here.
+  switch (r.next_chunk(r.body)) {
+    case chunk_status::failed: return error_response(*state->failure, failed_list);
+    case chunk_status::last: r.next_chunk = nullptr; break;
+    case chunk_status::more: break;
+  }
   return r;
 }
 
 api_response router::list_movies() {
   auto movies = store_.movies();
-  if (!movies) return error_response(movies.err());
+  if (!movies) return error_response(movies.err(), failed_movies);
   json::array list;
   list.reserve(movies->size());
   for (auto& m : *movies) list.emplace_back(std::move(m));
@@ -289,7 +322,7 @@ api_response router::list_events(const api_request& req) {
     limit = *v;
   }
   auto events = events_->events_after(after, limit);
-  if (!events) return error_response(events.err());
+  if (!events) return error_response(events.err(), failed_events);
   std::string body = "{\"events\":[";
   std::int64_t next_after = after;
   for (std::size_t i = 0; i < events->size(); ++i) {
@@ -303,7 +336,8 @@ api_response router::list_events(const api_request& req) {
 }
 
 api_response router::health() {
-  if (auto r = store_.ping(); !r) return error_response({errc::unavailable, "Store unavailable"});
+  // A store that cannot answer is unhealthy, whatever the cause: 503 either way.
+  if (auto r = store_.ping(); !r) return error_response({errc::unavailable, r.err().message}, failed_health);
   json::object body;
   body.append_new("status", "ok");
   return json_response(200, body);
@@ -319,7 +353,7 @@ void router::create_ticket(const api_request& req, std::function<void(api_respon
   reply.append_new(std::string(seat_key), seat_of(*item));
   reply.append_new(std::string(movie_key), *item->find(movie_key));
   store_.create(std::move(*item), [done = std::move(done), reply = std::move(reply)](result<void> r) {
-    if (!r) return done(error_response(r.err()));
+    if (!r) return done(error_response(r.err(), failed_create));
     done(json_response(201, reply));
   });
 }
@@ -336,7 +370,7 @@ void router::update_ticket(const api_request& req, std::function<void(api_respon
   if (cmd.update.is_price_change) cmd.event_id = new_event_id(now);
   store_.update(std::move(cmd), [done = std::move(done), client_key = std::move(client_key),
                                  stored_key = std::move(stored_key)](result<update_outcome> r) {
-    if (!r) return done(error_response(r.err()));
+    if (!r) return done(error_response(r.err(), failed_update));
     json::object reply;
     reply.append_new("message", "Ticket updated successfully");
     reply.append_new(std::string(seat_key), seat_of(r->new_item));
@@ -372,7 +406,7 @@ void router::remove_ticket(const api_request& req, std::function<void(api_respon
   reply.append_new(std::string(seat_key), seat);
   store_.remove(std::move(seat), [done = std::move(done), reply = std::move(reply)](
                                      result<json::object> r) mutable {
-    if (!r) return done(error_response(r.err()));
+    if (!r) return done(error_response(r.err(), failed_delete));
     reply.append_new("deletedItem", std::move(*r));
     done(json_response(200, reply));
   });

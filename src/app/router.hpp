@@ -16,6 +16,7 @@
 namespace tb {
 
 inline constexpr std::size_t max_body_bytes = 1024 * 1024;
+inline constexpr std::string_view internal_failure = "Internal server error";
 
 struct api_request {
   std::string method;  // upper case
@@ -37,6 +38,7 @@ struct api_response {
   std::string allow;  // the Allow header of a 405
   // Every API answer is JSON; serve's pages (src/web) are HTML, scripts and styles.
   std::string_view content_type = "application/json";
+  std::string retry_after;  // the Retry-After header (seconds) of a 503
   // When set, the body is this shared, immutable text (a cached listing) instead of `body`.
   std::shared_ptr<const std::string> shared_body;
   // A body too large to hold at once (the whole ticket listing) comes in parts: each call
@@ -86,6 +88,10 @@ class router {
   listing_cache listing_cache_;
 };
 
-api_response error_response(const error& e);
+// The one place an error becomes an answer. A client's error answers its message with its status.
+// A failure that is not the client's answers `failed`, the original service's message for the
+// operation (e.g. "Failed to retrieve ticket"): 503 with Retry-After when it is temporary, 500
+// otherwise; its detail goes to the log, never to the client.
+api_response error_response(const error& e, std::string_view failed = internal_failure);
 
 }  // namespace tb

@@ -87,6 +87,7 @@ sqlite::sqlite_store::options store_options(const backend_config& c) {
   sqlite::sqlite_store::options o;
   o.path = new_or_existing_database(c.data_dir);
   o.handle_price_changes = true;
+  o.checkpoints = c.owns_data;  // invoke and events never checkpoint: serve (or lambda) owns the files
   return o;
 }
 

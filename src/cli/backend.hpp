@@ -21,6 +21,7 @@ namespace tb {
 struct backend_config {
   std::filesystem::path data_dir = "./data";
   std::optional<aws::settings> aws;  // set: DynamoDB and SNS instead of the data dir
+  bool owns_data = false;  // serve: it alone checkpoints the local store
 };
 
 class backend {

@@ -159,7 +159,7 @@ int serve(const config& c) {
     if (!keys) throw usage_error("--api-keys-file: " + keys.err().message);
     opts.keys = std::move(*keys);
   }
-  local_service service(backend_config{c.data_dir, std::nullopt});
+  local_service service(backend_config{c.data_dir, std::nullopt, true});
   // Price changes made here are handled in their own write; the bus delivers the rest (events
   // of other processes and earlier runs).
   service.store.on_event_recorded([&service] { service.bus.wake(); });
@@ -230,7 +230,9 @@ int run_lambda(const config& c) {
     return init_failed("Runtime.HandlerNotFound", "_HANDLER '" + c.handler + "' names none of the functions");
   std::unique_ptr<backend> service;
   try {
-    service = make_backend(backend_config_of(c));
+    auto config = backend_config_of(c);
+    config.owns_data = true;  // a long-lived loop, alone with its data: it checkpoints, as serve does
+    service = make_backend(config);
   } catch (const std::exception& e) {
     return init_failed("Runtime.InitError", e.what());
   }
@@ -255,7 +257,7 @@ int run_lambda(const config& c) {
 int events(const config& c) {
   const auto file = database_file(c.data_dir);
   if (!std::filesystem::exists(file)) throw usage_error("no data under " + c.data_dir.string());
-  sqlite::sqlite_store store({file.string()});
+  sqlite::sqlite_store store({.path = file.string(), .checkpoints = false});
   std::int64_t after = c.after;
   for (;;) {
     auto page = store.events_after(after, 1000);

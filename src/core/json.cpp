@@ -112,11 +112,16 @@ struct builder {
     decimal_error why{};
     auto d = decimal::parse(text, &why);
     if (!d) {
+      // The message names the number, but never more of it than a reader needs: a 200,000-digit
+      // number must not come back as a 200 KB error.
+      std::string shown = text.size() > max_echoed_number_bytes
+                              ? text.substr(0, max_echoed_number_bytes) + "..."
+                              : text;
       number_failure = parse_failure{
           parse_error::number,
           why == decimal_error::too_many_digits
-              ? "Number " + text + " has more than 38 significant digits"
-              : "Number " + text + " is outside the range 1E-130 to 9.99E+125"};
+              ? "Number " + shown + " has more than 38 significant digits"
+              : "Number " + shown + " is outside the range 1E-130 to 9.99E+125"};
       ec = bj::error::syntax;
       return false;
     }
@@ -186,7 +191,52 @@ struct builder {
   bool on_comment(string_view, error_code&) { return true; }
 };
 
+// Builds nothing: says whether a text is JSON with an object at its root, without a tree's cost.
+struct object_checker {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  bool started = false;
+  bool root_is_object = false;
+
+  bool begin() {
+    started = true;
+    return true;
+  }
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    if (!started) root_is_object = true;
+    return begin();
+  }
+  bool on_object_end(std::size_t, error_code&) { return true; }
+  bool on_array_begin(error_code&) { return begin(); }
+  bool on_array_end(std::size_t, error_code&) { return true; }
+  bool on_key_part(string_view, std::size_t, error_code&) { return true; }
+  bool on_key(string_view, std::size_t, error_code&) { return true; }
+  bool on_string_part(string_view, std::size_t, error_code&) { return begin(); }
+  bool on_string(string_view, std::size_t, error_code&) { return begin(); }
+  bool on_number_part(string_view, error_code&) { return begin(); }
+  bool on_int64(std::int64_t, string_view, error_code&) { return begin(); }
+  bool on_uint64(std::uint64_t, string_view, error_code&) { return begin(); }
+  bool on_double(double, string_view, error_code&) { return begin(); }
+  bool on_bool(bool, error_code&) { return begin(); }
+  bool on_null(error_code&) { return begin(); }
+  bool on_comment_part(string_view, error_code&) { return true; }
+  bool on_comment(string_view, error_code&) { return true; }
+};
+
 }  // namespace
+
+bool is_object_text(std::string_view text) {
+  bj::parse_options options;
+  options.max_depth = max_depth;
+  bj::basic_parser<object_checker> parser(options);
+  error_code ec;
+  std::size_t consumed = parser.write_some(false, text.data(), text.size(), ec);
+  return !ec && consumed == text.size() && parser.handler().root_is_object;
+}
 
 std::variant<value, parse_failure> parse(std::string_view text) {
   bj::parse_options options;

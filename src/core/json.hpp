@@ -32,11 +32,12 @@ class object {
   void append_new(std::string key, value v);
   bool erase(std::string_view key);
 
-  auto begin() const { return members_.begin(); }
-  auto end() const { return members_.end(); }
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  void reserve(std::size_t n) { members_.reserve(n); }
+  // Defined below value: clang with libstdc++ needs member complete to instantiate these.
+  auto begin() const;
+  auto end() const;
+  std::size_t size() const;
+  bool empty() const;
+  void reserve(std::size_t n);
 
   friend bool operator==(const object&, const object&);
 
@@ -71,6 +72,11 @@ struct value {
 inline void object::append_new(std::string key, value v) {
   members_.emplace_back(std::move(key), std::move(v));
 }
+inline auto object::begin() const { return members_.begin(); }
+inline auto object::end() const { return members_.end(); }
+inline std::size_t object::size() const { return members_.size(); }
+inline bool object::empty() const { return members_.empty(); }
+inline void object::reserve(std::size_t n) { members_.reserve(n); }
 
 // Nesting deeper than this is rejected (DynamoDB allows 32 levels).
 inline constexpr std::size_t max_depth = 32;
@@ -80,6 +86,9 @@ enum class parse_error {
   number,           // a number DynamoDB cannot hold (digits or magnitude); see decimal_error
 };
 
+// A number's failure message quotes at most this much of it (numbers are ASCII: no character cut).
+inline constexpr std::size_t max_echoed_number_bytes = 64;
+
 struct parse_failure {
   parse_error kind;
   std::string detail;
@@ -87,6 +96,10 @@ struct parse_failure {
 
 // Parses one JSON text. Duplicate object keys: the last one wins, as in Python's json.
 std::variant<value, parse_failure> parse(std::string_view text);
+
+// Whether the text is one JSON object (valid UTF-8, nesting within max_depth), building nothing:
+// for checking what was read back from storage before it is served.
+bool is_object_text(std::string_view text);
 
 // Compact serialisation with canonical numbers.
 void serialize_to(std::string& out, const value& v);

@@ -1,5 +1,5 @@
-// Errors as values: every core operation returns result<T>, and one place (app/router.cpp)
-// maps an error's code to an HTTP status.
+// Errors as values: every core operation returns result<T>, and one place (app/router.cpp,
+// error_response) maps an error's code to an HTTP status and decides what the client may read.
 #pragma once
 
 #include <string>
@@ -14,14 +14,21 @@ enum class errc {
   conflict,           // 409
   method_not_allowed, // 405
   payload_too_large,  // 413
-  unavailable,        // the store could not answer: 503
-  internal,           // a bug or an unexpected failure: 500
+  // Not the client's and temporary (the store busy or locked, a full disk, throttling): 503 with
+  // Retry-After. The same request may well succeed in a moment.
+  unavailable,
+  // Not the client's and not temporary (a bug, a missing table, a damaged item): 500.
+  internal,
 };
 
 struct error {
   errc code;
+  // The client's errors (400 to 413): what the client reads. unavailable and internal: the detail
+  // for the log only (SQL, SQLite or AWS text); the client reads the operation's own message.
   std::string message;
 };
+
+inline bool is_clients_fault(errc code) { return code != errc::unavailable && code != errc::internal; }
 
 inline error bad_request(std::string message) { return {errc::bad_request, std::move(message)}; }
 inline error not_found(std::string message) { return {errc::not_found, std::move(message)}; }

@@ -110,7 +110,8 @@ result<ticket_update> parse_update(const json::object& body) {
   const std::string* key_name = key->if_string();
   if (!key_name) return bad_request("updateKey must be a string");
   const json::value* v = body.find("updateValue");
-  if (!v) return bad_request("updateValue is required");
+  // null is no value, as in the original: storing "Movie": null would blank the attribute.
+  if (!v || v->is_null()) return bad_request("updateValue is required");
   if (*key_name == seat_key) return bad_request("Cannot update primary key Theatre-Seat");
   if (is_service_managed(*key_name))
     return bad_request(*key_name + " is managed by the service and cannot be set");

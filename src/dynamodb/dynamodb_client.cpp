@@ -35,6 +35,8 @@ boost::json::object object_member(const boost::json::object& o, std::string_view
   return it->value().get_object();
 }
 
+}  // namespace
+
 call_error error_from(int status, const std::string& body) {
   call_error e;
   e.http_status = status;
@@ -73,12 +75,11 @@ call_error error_from(int status, const std::string& body) {
   return e;
 }
 
-}  // namespace
-
+// What the retries could not get past: throttling, a 5xx or no answer is temporary (503); a
+// refusal (a missing table, a bad signature, a request DynamoDB finds invalid) is not (500). Its
+// text is for the log: the router never shows it to a client.
 error call_error::to_error() const {
-  if (http_status == 400 && type == "ValidationException")
-    return {errc::bad_request, "DynamoDB refused the request: " + message};
-  return {errc::unavailable,
+  return {retryable(*this) ? errc::unavailable : errc::internal,
           "Store failure: " + (type.empty() ? std::string("DynamoDB") : type) + ": " + message};
 }
 

@@ -40,6 +40,9 @@ struct call_error {
   error to_error() const;
 };
 
+// An error answer as DynamoDB (JSON) or an emulator (XML) writes it, typed. Public for the fuzzer.
+call_error error_from(int status, const std::string& body);
+
 class call_result {
  public:
   call_result(boost::json::object body) : body_(std::move(body)), ok_(true) {}

@@ -47,7 +47,7 @@ sqlite_store::~sqlite_store() {
 }
 
 void sqlite_store::wal_grew(int pages) {
-  if (pages < opts_.checkpoint_pages) return;
+  if (!opts_.checkpoints || pages < opts_.checkpoint_pages) return;
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_wanted_ = true;
@@ -66,7 +66,10 @@ void sqlite_store::checkpoint_loop() {
     // PASSIVE: copies what no reader still needs and never blocks the writer or the readers.
     int wal_frames = 0;
     int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, nullptr);
-    if ((rc != SQLITE_OK && rc != SQLITE_BUSY) || wal_frames < 0)
+    // Busy: another process is checkpointing (or holds the database); the next one catches up.
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) continue;
+    if (rc != SQLITE_OK || wal_frames < 0)
       log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
   }
 }
@@ -94,7 +97,8 @@ void sqlite_store::writer_loop() {
     // The batch is one transaction. An op that throws (disk full, corruption: never a client's
     // mistake, those are results) rolls the transaction back; the batch then runs again without
     // it, so one bad write cannot take the others down.
-    std::vector<bool> failed(batch.size(), false);
+    std::vector<std::optional<error>> failed(batch.size());
+    std::optional<error> batch_failure;  // set whenever the batch did not commit
     bool committed = false;
     for (bool retry = true; retry;) {
       retry = false;
@@ -110,7 +114,7 @@ void sqlite_store::writer_loop() {
             batch[i].apply(w);
           } catch (const std::exception& e) {
             log_line("error", "write failed", {{"reason", e.what()}});
-            failed[i] = true;
+            failed[i] = store_failure(e);
             retry = true;
             break;
           }
@@ -123,6 +127,7 @@ void sqlite_store::writer_loop() {
         }
       } catch (const std::exception& e) {
         log_line("error", "commit failed", {{"reason", e.what()}});
+        batch_failure = store_failure(e);
         retry = false;
       }
       if (!committed) {
@@ -139,7 +144,8 @@ void sqlite_store::writer_loop() {
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
       log_batch lines;  // the requests' lines, one write per commit
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        batch[i].finish(failed[i] ? &*failed[i] : committed ? nullptr : &*batch_failure);
     }
     batch.clear();
     {

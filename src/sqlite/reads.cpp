@@ -14,6 +14,9 @@ result<item_text> sqlite_store::get(std::string_view seat) {
     reset_guard g(r.get);
     r.get.bind(1, seat);
     if (!r.get.step()) return item_text();
+    // A damaged item (bytes changed on disk) is never served as if it were JSON.
+    if (!json::is_object_text(r.get.text(0)))
+      return error{errc::internal, "Store failure: the stored item of " + std::string(seat) + " is not a JSON object"};
     return std::make_shared<const std::string>(r.get.text(0));
   });
   if (cache_ && item && *item && !cache_->offer(seat, counter, *item)) request_resync();
@@ -37,7 +40,10 @@ result<std::optional<std::string>> sqlite_store::scan(std::string_view after, st
     std::string last;
     while (r.scan.step()) {
       if (visited == limit) return std::optional<std::string>(std::move(last));
-      visit(r.scan.text(1));
+      // A damaged item is left out, so one bad row cannot break every listing; it still takes
+      // its place in the page, so the cursor moves past it.
+      if (json::is_object_text(r.scan.text(1))) visit(r.scan.text(1));
+      else log_line("error", "a damaged stored item is left out of a listing", {{"seat", std::string(r.scan.text(0))}});
       last.assign(r.scan.text(0));  // reuses its buffer: no allocation per row
       ++visited;
     }

@@ -58,6 +58,7 @@ void configure(connection& c) {
 }
 
 void prepare_database(const std::string& path) {
+  create_private_file(path);
   connection c(path);
   configure(c);
   c.exec(schema);

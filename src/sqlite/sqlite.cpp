@@ -1,5 +1,11 @@
 #include "sqlite/sqlite.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace tb::sqlite {
 namespace {
 
@@ -8,6 +14,19 @@ namespace {
 }
 
 }  // namespace
+
+error store_failure(const std::exception& e) {
+  const auto* failure = dynamic_cast<const sqlite_error*>(&e);
+  const int primary = failure ? failure->code & 0xff : SQLITE_ERROR;
+  const bool temporary = primary == SQLITE_BUSY || primary == SQLITE_LOCKED || primary == SQLITE_FULL;
+  return {temporary ? errc::unavailable : errc::internal, std::string("Store failure: ") + e.what()};
+}
+
+void create_private_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw sqlite_error(SQLITE_CANTOPEN, "open " + path + ": " + std::strerror(errno));
+  ::close(fd);
+}
 
 void initialize() {
   // No memory statistics, whose global mutex every allocation of every connection would

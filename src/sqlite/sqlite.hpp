@@ -9,12 +9,23 @@
 #include <string>
 #include <string_view>
 
+#include "core/result.hpp"
+
 namespace tb::sqlite {
 
 struct sqlite_error : std::runtime_error {
   int code;
   sqlite_error(int rc, const std::string& what) : std::runtime_error(what), code(rc) {}
 };
+
+// A failure inside SQLite as a store reports it: unavailable (temporary: 503 with Retry-After)
+// when the database is busy or locked or the disk is full, internal (500) otherwise. Its text
+// (SQL, SQLite's words) is for the log only.
+error store_failure(const std::exception& e);
+
+// Makes the database file, if it does not exist yet, readable by its owner alone (0600): SQLite
+// gives its -wal and -shm files their database's mode, so they follow.
+void create_private_file(const std::string& path);
 
 // SQLite's process-wide settings, made once before SQLite initialises; whatever opens a
 // connection or looks up a VFS calls it first.

@@ -18,10 +18,6 @@ std::optional<std::string> movie_of(const json::object& item) {
   return *s;
 }
 
-error store_failure(const std::exception& e) {
-  return {errc::unavailable, std::string("Store failure: ") + e.what()};
-}
-
 void sqlite_store::create(json::object item, completion<void> done) {
   submit<void>(
       [item = std::move(item)](writer& w) -> result<void> {
@@ -111,11 +107,21 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
         reset_guard g(w.delete_ticket);
         w.delete_ticket.bind(1, seat);
         if (!w.delete_ticket.step()) return not_found("Ticket not found");
-        json::object item = parse_item(w.delete_ticket.text(0));
+        // A damaged item can still be deleted: its seat stands in for it in the answer.
+        json::object item;
+        auto parsed = json::parse(w.delete_ticket.text(0));
+        if (auto* v = std::get_if<json::value>(&parsed); v && v->if_object()) {
+          item = std::move(*v->if_object());
+        } else {
+          log_line("error", "deleted a damaged stored item", {{"seat", seat}});
+          item.append_new(std::string(seat_key), seat);
+        }
+        std::optional<std::string> movie;  // as counted when it was written
+        if (!w.delete_ticket.is_null(1)) movie.emplace(w.delete_ticket.text(1));
         while (w.delete_ticket.step()) {
         }
         w.touched.push_back(seat);
-        w.uncount(movie_of(item));
+        w.uncount(movie);
         return item;
       },
       std::move(done));

@@ -43,6 +43,10 @@ class sqlite_store final : public ticket_store, public event_log {
     // copies each changed page once however often it changed: every 8,000 pages (32 MB of WAL)
     // costs the disk less than every 1,000 (PATCH +10%, its p99 -15% in A/B runs).
     int checkpoint_pages = 8000;
+    // Only the process that owns the data (serve) checkpoints. Another (invoke, events) leaves
+    // the WAL to it rather than contend with its checkpointer, and SQLite checkpoints at the last
+    // close when no one else has the file open.
+    bool checkpoints = true;
     // Event types the local bus delivers to a subscriber; others are recorded as delivered.
     std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
     // A price change is handled in its own write (change_price's in_same_write): the metadata and
@@ -85,7 +89,8 @@ class sqlite_store final : public ticket_store, public event_log {
  private:
   struct write_op {
     std::function<void(writer&)> apply;       // inside the batch's transaction
-    std::function<void(bool committed)> finish;  // after the commit (or its failure)
+    // After the commit: nullptr when it committed, else why not (what the op or the commit threw).
+    std::function<void(const error* failure)> finish;
   };
 
   template <class T, class Apply>

@@ -18,7 +18,6 @@ namespace tb::sqlite {
 json::object parse_item(std::string_view text);
 // Movie when it is a non-empty string: what GET /movies lists.
 std::optional<std::string> movie_of(const json::object& item);
-error store_failure(const std::exception& e);
 
 struct reader {
   connection db;
@@ -55,7 +54,7 @@ struct writer {
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
         update_item(db, "UPDATE tickets SET item = ? WHERE seat = ?"),
-        delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
+        delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item, movie"),
         insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
         failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
@@ -191,10 +190,10 @@ void sqlite_store::submit(Apply apply, completion<T> done) {
   auto slot = std::make_shared<std::optional<result<T>>>();
   write_op op;
   op.apply = [slot, apply = std::move(apply)](writer& w) mutable { slot->emplace(apply(w)); };
-  op.finish = [slot, done = std::move(done)](bool committed) {
-    result<T> r = committed && slot->has_value()
-                      ? std::move(**slot)
-                      : result<T>(error{errc::unavailable, "Store failure: the write was not committed"});
+  op.finish = [slot, done = std::move(done)](const error* failure) {
+    result<T> r = failure              ? result<T>(*failure)
+                  : slot->has_value() ? std::move(**slot)
+                                      : result<T>(error{errc::internal, "Store failure: the write was not applied"});
     // A completion that throws (a bug, an allocation failure) must not end the writer thread, and
     // with it the process: it is logged, and told once more, of a failure, so that its request
     // still gets an answer (a 500).
@@ -216,7 +215,8 @@ void sqlite_store::submit(Apply apply, completion<T> done) {
       op.finish = nullptr;
     }
   }
-  if (op.finish) return op.finish(false);  // shutting down: refuse rather than lose it
+  const error stopping{errc::unavailable, "Store failure: the store is shutting down"};
+  if (op.finish) return op.finish(&stopping);  // refused rather than lost
   queue_cv_.notify_one();
 }
 

@@ -268,7 +268,8 @@ TEST_F(Api, MoviesAreTheDistinctNonEmptyStringMoviesSorted) {
   create(ticket_body("m12", "Deleted"));
   create(ticket_body("m13", "Renamed"));
   ASSERT_EQ(patch(update_body("m10", "Movie", R"("")")).status, 200);
-  ASSERT_EQ(patch(update_body("m11", "Movie", "null")).status, 200);
+  ASSERT_EQ(patch(update_body("m11", "Movie", "null")).status, 400);  // updateValue is required
+  ASSERT_EQ(patch(update_body("m11", "Movie", "false")).status, 200);
   ASSERT_EQ(remove(seat_body("m12")).status, 200);
   ASSERT_EQ(patch(update_body("m13", "Movie", R"("Beta")")).status, 200);
   EXPECT_TRUE(
@@ -692,7 +693,8 @@ TEST_F(Api, PatchRejectsEachInvalidBody) {
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":-1})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"price","updateValue":-0.5})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"PRICE","updateValue":"9.99"})", bad_price},
-      {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":null})", bad_price},
+      {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":null})", "updateValue is required"},
+      {R"({"Theatre-Seat":"1-A1","updateKey":"Movie","updateValue":null})", "updateValue is required"},
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":true})", bad_price},
       {R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":[9]})", bad_price},
   };

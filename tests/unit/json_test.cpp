@@ -63,6 +63,22 @@ TEST(Json, NumberOutOfRangeIsReportedAsSuch) {
   f = std::get_if<parse_failure>(&parsed);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->kind, parse_error::number);
+  EXPECT_EQ(f->detail, "Number 123456789012345678901234567890123456789 has more than 38 significant digits");
+}
+
+// A 400 quotes at most 64 bytes of what the client sent, however long its number.
+TEST(Json, AHugeNumberIsQuotedOnlyInPart) {
+  const std::string digits(200000, '7');
+  auto parsed = parse(R"({"Price":)" + digits + "}");
+  auto* f = std::get_if<parse_failure>(&parsed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->detail, "Number " + digits.substr(0, 64) + "... has more than 38 significant digits");
+  const std::string huge = "1" + std::string(200000, '0');  // one digit, out of range
+  parsed = parse(huge);
+  f = std::get_if<parse_failure>(&parsed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->kind, parse_error::number);
+  EXPECT_EQ(f->detail, "Number " + huge.substr(0, 64) + "... is outside the range 1E-130 to 9.99E+125");
 }
 
 }  // namespace

@@ -70,7 +70,11 @@ TEST(Ticket, UpdateMessagesMatchTheContract) {
             "Cannot update primary key Theatre-Seat");
   EXPECT_EQ(update_error(R"({"Theatre-Seat":"1-A9","updateKey":"price","updateValue":-0.01})"),
             "Price must be a non-negative number");
-  EXPECT_EQ(update_error(R"({"Theatre-Seat":"1-A9","updateKey":"Movie","updateValue":null})"), "ok");
+  EXPECT_EQ(update_error(R"({"Theatre-Seat":"1-A9","updateKey":"Movie","updateValue":null})"),
+            "updateValue is required");
+  EXPECT_EQ(update_error(R"({"Theatre-Seat":"1-A9","updateKey":"Price","updateValue":null})"),
+            "updateValue is required");
+  EXPECT_EQ(update_error(R"({"Theatre-Seat":"1-A9","updateKey":"Movie","updateValue":""})"), "ok");
 }
 
 TEST(Ticket, PriceKeyInAnyCaseIsAPriceChange) {
