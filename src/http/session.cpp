@@ -62,6 +62,7 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
   out.append("Content-Type: ").append(r.content_type).append("\r\n");
   out.append("X-Request-Id: ").append(request_id).append("\r\n");
   if (!r.allow.empty()) out.append("Allow: ").append(r.allow).append("\r\n");
+  if (!r.retry_after.empty()) out.append("Retry-After: ").append(r.retry_after).append("\r\n");
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";
   if (!length) {
