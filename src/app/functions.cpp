@@ -28,6 +28,7 @@ std::vector<std::string_view> function_names() {
   std::vector<std::string_view> names;
   for (const auto& f : http_functions) names.push_back(f.name);
   names.push_back(price_change_function);
+  names.push_back(relay_function);
   return names;
 }
 
@@ -85,7 +86,9 @@ result<std::vector<sns_message>> sns_messages(const json::value& event) {
   return out;
 }
 
-bool is_function(std::string_view name) { return find_http_function(name) || name == price_change_function; }
+bool is_function(std::string_view name) {
+  return find_http_function(name) || name == price_change_function || name == relay_function;
+}
 
 namespace {
 
@@ -118,12 +121,24 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
 }  // namespace
 
 result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
-                                  event_handler& handler) {
+                                  event_handler& handler, const stream_relay& relay) {
   if (const http_function* fn = find_http_function(name)) {
     auto req = from_api_gateway(event, *fn);
     api_response res = req ? routes.handle_sync(std::move(*req)) : error_response(req.err());
     function_run run;
     run.output = to_api_gateway(res);
+    return run;
+  }
+  if (name == relay_function) {
+    auto answer = relay(event);
+    if (!answer) return answer.err();
+    function_run run;
+    const json::value* failures = answer->if_object() ? answer->if_object()->find("batchItemFailures") : nullptr;
+    if (failures && failures->if_array() && !failures->if_array()->empty()) {
+      run.failed = failures->if_array()->size();
+      run.failure = "records left for Lambda to retry";
+    }
+    run.output = std::move(*answer);
     return run;
   }
   if (name != price_change_function) return bad_request("unknown function " + std::string(name));

@@ -30,6 +30,8 @@ class backend {
   // After each function run: hands on what it recorded (a price change's event), as a running
   // service would, before the process may be frozen or ended.
   virtual void deliver_recorded() = 0;
+  // publishPriceChangeEvents (see app/functions.hpp): on DynamoDB only.
+  virtual result<json::value> relay(const json::value& event) = 0;
 };
 
 // The store, the handler and the local bus, wired together; `serve` uses it as it is.
@@ -47,6 +49,9 @@ struct local_service final : backend {
   router& routes() override { return router_; }
   event_handler& events() override { return handler; }
   void deliver_recorded() override { bus.run_once(); }
+  result<json::value> relay(const json::value&) override {
+    return bad_request("publishPriceChangeEvents relays the DynamoDB outbox's stream: set DYNAMODB_TABLE");
+  }
 };
 
 std::unique_ptr<backend> make_backend(const backend_config& c);
