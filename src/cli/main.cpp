@@ -32,7 +32,7 @@ With DYNAMODB_TABLE set, invoke and lambda run on DynamoDB and SNS instead of --
 (PRICE_CHANGE_TOPIC_ARN, AWS_REGION, AWS_ENDPOINT_URL, ...: see the README's "On AWS").
 
 FUNCTION: retrieveMovies retrieveTicket retrieveAllTickets createTicket updateTicket
-          removeTicket priceChangeEventHandler publishPriceChangeEvents (DynamoDB only)
+          removeTicket priceChangeEventHandler publishPriceChangeEvents
 )";
 
 struct config {
