@@ -63,14 +63,13 @@ class memory_store final : public ticket_store {
   void create(json::object, completion<void> done) override { done(ok); }
   void update(update_command cmd, completion<update_outcome> done) override {
     json::object item = *std::get<json::value>(json::parse(sample_item)).if_object();
-    update_outcome out{item, item, {}, cmd.update.is_price_change};
-    apply_price_change(out.new_item, *cmd.update.value.if_number(), cmd.now);
-    out.new_item_json = json::serialize(out.new_item);
-    done(std::move(out));
+    auto write = change_price(item, *cmd.update.value.if_number(), cmd.now, cmd.event_id, handling::in_same_write);
+    if (!write) return done(write.err());
+    done(update_outcome{std::move(item), std::move(write->item), std::move(write->item_json), true});
   }
   void remove(std::string, completion<json::object> done) override { done(json::object{}); }
-  void apply_price_metadata(metadata_command, completion<metadata_outcome> done) override {
-    done(metadata_outcome::applied);
+  void apply_price_metadata(metadata_command, completion<price_change_outcome> done) override {
+    done(price_change_outcome::applied);
   }
 };
 

@@ -9,14 +9,12 @@
 
 namespace tb {
 
-std::string_view to_string(handler_outcome o);
-
 // The local service's publisher: hands each event straight to a handler in this process.
 class in_process_publisher final : public event_publisher {
  public:
   explicit in_process_publisher(event_handler& handler) : handler_(handler) {}
   void publish(std::string_view event_json, const std::string& event_id, completion<void> done) override {
-    handler_.handle(event_json, event_id, [done = std::move(done)](result<handler_outcome> r) {
+    handler_.handle(event_json, event_id, [done = std::move(done)](result<price_change_outcome> r) {
       if (!r) return done(r.err());
       done(ok);
     });
@@ -26,18 +24,13 @@ class in_process_publisher final : public event_publisher {
   event_handler& handler_;
 };
 
-class price_change_handler final : public event_handler, public local_price_change_handler {
+class price_change_handler final : public event_handler {
  public:
   price_change_handler(ticket_store& store, clock& clock) : store_(store), clock_(clock) {}
 
   // Without an eventId or a fallback, a name-based UUID of the message stands in, so a
   // redelivery of the same text maps to the same id.
-  void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) override;
-
-  // The same decision when the store runs it beside its own events: stamps the command with
-  // this handler's clock and a new PriceChangeProcessed id, and logs each outcome.
-  metadata_command command_for(price_change_event event) override;
-  void handled(const std::string& event_id, const result<metadata_outcome>& outcome) override;
+  void handle(std::string_view message, std::string fallback_id, completion<price_change_outcome> done) override;
 
  private:
   ticket_store& store_;

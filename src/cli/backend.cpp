@@ -19,13 +19,18 @@ class aws_service final : public backend {
   explicit aws_service(const aws::settings& s)
       : client_(std::make_shared<dynamodb::dynamodb_client>(s)),
         store_(client_, {s.table, s.events_table, s.movies_table}),
-        http_({}, s.ca_bundle) {
+        http_(dynamodb::attempt_limits, s.ca_bundle) {
     if (!s.topic_arn.empty()) sns_.emplace(http_, s);
   }
 
   router& routes() override { return router_; }
   event_handler& events() override { return handler_; }
   void deliver_recorded() override {}
+  void set_deadline(const deadline& d) override {
+    const auto at = d.bounded() ? std::optional(d.at) : std::nullopt;
+    client_->set_deadline(at);
+    if (sns_) sns_->set_deadline(at);
+  }
 
   result<json::value> relay(const json::value& event) override {
     if (!sns_) return bad_request("publishPriceChangeEvents needs PRICE_CHANGE_TOPIC_ARN");
@@ -54,12 +59,22 @@ std::string new_or_existing_database(const std::filesystem::path& data_dir) {
 
 std::filesystem::path database_file(const std::filesystem::path& data_dir) { return data_dir / "tickets.db"; }
 
-local_service::local_service(const backend_config& c) : store({new_or_existing_database(c.data_dir)}) {}
+namespace {
 
-local_service::~local_service() {
-  store.on_event_recorded(nullptr);
-  store.handle_locally(nullptr);
+// This process's handler takes PriceChangeInitiated: price changes made here are handled in their
+// own write.
+sqlite::sqlite_store::options store_options(const backend_config& c) {
+  sqlite::sqlite_store::options o;
+  o.path = new_or_existing_database(c.data_dir);
+  o.handle_price_changes = true;
+  return o;
 }
+
+}  // namespace
+
+local_service::local_service(const backend_config& c) : store(store_options(c)) {}
+
+local_service::~local_service() { store.on_event_recorded(nullptr); }
 
 std::unique_ptr<backend> make_backend(const backend_config& c) {
   if (c.aws) return std::make_unique<aws_service>(*c.aws);

@@ -11,6 +11,7 @@
 #include "app/price_change_handler.hpp"
 #include "app/router.hpp"
 #include "aws/settings.hpp"
+#include "core/deadline.hpp"
 #include "sqlite/outbox_dispatcher.hpp"
 #include "sqlite/sqlite_store.hpp"
 
@@ -30,6 +31,9 @@ class backend {
   // After each function run: hands on what it recorded (a price change's event), as a running
   // service would, before the process may be frozen or ended.
   virtual void deliver_recorded() = 0;
+  // The time budget of the function runs that follow (on Lambda, the invocation's): each call to
+  // AWS takes at most its per-attempt timeout and never runs past it. Unbounded until set.
+  virtual void set_deadline(const deadline&) {}
   // publishPriceChangeEvents (see app/functions.hpp): on DynamoDB only.
   virtual result<json::value> relay(const json::value& event) = 0;
 };

@@ -132,9 +132,8 @@ backend_config backend_config_of(const config& c) {
 
 int serve(const config& c) {
   local_service service(backend_config{c.data_dir, std::nullopt});
-  // Price changes made here are handled in their own transaction; the bus delivers the
-  // rest (events a failure or an earlier run left, and those of other processes).
-  service.store.handle_locally(&service.handler);
+  // Price changes made here are handled in their own write; the bus delivers the rest (events
+  // of other processes and earlier runs).
   service.store.on_event_recorded([&service] { service.bus.wake(); });
   service.bus.start();
   http::server_options opts;

@@ -51,17 +51,11 @@ struct update_command {
   std::string event_id;  // for the PriceChangeInitiated of a price change
 };
 
+// What decide_price_change needs beside the ticket, which the store reads.
 struct metadata_command {
   price_change_event event;
   std::string now;
-  std::string processed_event_id;
-};
-
-enum class metadata_outcome {
-  applied,    // metadata written and PriceChangeProcessed recorded
-  duplicate,  // this eventId was handled before: nothing changed
-  stale,      // the ticket's price has changed again since: nothing changed
-  missing,    // the ticket was deleted: nothing recreated
+  std::string processed_event_id;  // processed_event_id(event.event_id)
 };
 
 class ticket_store {
@@ -86,14 +80,15 @@ class ticket_store {
 
   // Fails with conflict when the seat is taken.
   virtual void create(json::object item, completion<void> done) = 0;
-  // One conditional write: not_found when the seat does not exist. A price change stores its
-  // PriceChangeInitiated event in the same atomic step.
+  // One conditional write: not_found when the seat does not exist. A price change is the core's
+  // change_price, its events stored in the same atomic step.
   virtual void update(update_command cmd, completion<update_outcome> done) = 0;
   // Returns the deleted item; not_found when there was none.
   virtual void remove(std::string seat, completion<json::object> done) = 0;
-  // The handler's write: metadata on the ticket if it still has event.new_price, the eventId
-  // remembered for idempotency, and PriceChangeProcessed recorded, all in one atomic step.
-  virtual void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) = 0;
+  // The handler's write: reads the ticket, decides with decide_price_change and writes what it
+  // returns (metadata and PriceChangeProcessed) in one atomic step, on the condition that the
+  // ticket is still as read.
+  virtual void apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) = 0;
 };
 
 struct logged_event {
@@ -109,32 +104,13 @@ class event_log {
   virtual result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) = 0;
 };
 
-// What a handler did with one event.
-enum class handler_outcome {
-  applied,    // its effect is written (for a price change: metadata and PriceChangeProcessed)
-  ignored,    // an event type this handler does not take
-  duplicate,  // handled before: nothing changed
-  stale,      // overtaken by a newer change: nothing changed
-  missing,    // its ticket is gone: nothing recreated
-};
-
 // Takes events off a bus (the local outbox, SNS). `fallback_id` stands in for a missing eventId
 // (an SNS MessageId; empty: the handler derives one from the message). Fails with bad_request
 // for a malformed message, which no retry can fix; other failures are worth retrying.
 class event_handler {
  public:
   virtual ~event_handler() = default;
-  virtual void handle(std::string_view message, std::string fallback_id, completion<handler_outcome> done) = 0;
-};
-
-// The price-change handler as a store can run it itself, for the PriceChangeInitiated events the
-// store records: the store takes each command from it (its clock, a new event id) and reports
-// each outcome back to it (from the store's writer thread).
-class local_price_change_handler {
- public:
-  virtual ~local_price_change_handler() = default;
-  virtual metadata_command command_for(price_change_event event) = 0;
-  virtual void handled(const std::string& event_id, const result<metadata_outcome>& outcome) = 0;
+  virtual void handle(std::string_view message, std::string fallback_id, completion<price_change_outcome> done) = 0;
 };
 
 // Carries a recorded event to its consumers: in process for the local service, SNS on AWS.

@@ -1,5 +1,9 @@
 #include "core/price_change.hpp"
 
+#include <boost/uuid/name_generator_sha1.hpp>
+#include <boost/uuid/string_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 #include "core/ticket.hpp"
 
 namespace tb {
@@ -15,17 +19,84 @@ const std::string* string_member(const json::object& o, std::string_view key) {
   return v ? v->if_string() : nullptr;
 }
 
+// Sets each of `fields` on the ticket and in the write's list of what it sets.
+void set_all(ticket_write& w, const json::object& fields) {
+  for (const auto& [k, v] : fields) {
+    w.item.set(k, v);
+    w.set.set(k, v);
+    std::erase(w.removed, k);
+  }
+}
+
+result<void> serialize_item(ticket_write& w) {
+  w.item_json.clear();
+  json::serialize_to(w.item_json, w.item);
+  return check_item_size(w.item_json.size());
+}
+
+// Whether the ticket already shows what the handler would set (its time stamp aside).
+bool shows(const json::object& ticket, const json::object& metadata) {
+  for (const auto& [k, v] : metadata) {
+    if (k == last_change_key) continue;
+    const json::value* have = ticket.find(k);
+    if (!have || !(*have == v)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-void apply_price_change(json::object& item, const decimal& new_price, const std::string& now) {
-  json::value old = price_or_null(item);
-  item.set(std::string(price_key), new_price);
-  if (!old.is_null()) item.set(std::string(previous_price_key), std::move(old));
-  item.set(std::string(last_change_key), now);
+std::string_view to_string(price_change_outcome o) {
+  switch (o) {
+    case price_change_outcome::applied: return "applied";
+    case price_change_outcome::ignored: return "ignored";
+    case price_change_outcome::duplicate: return "duplicate";
+    case price_change_outcome::stale: return "stale";
+    case price_change_outcome::missing: return "missing";
+  }
+  return "unknown";
+}
+
+result<ticket_write> change_price(const json::object& ticket, const decimal& new_price, const std::string& now,
+                                  const std::string& event_id, handling h) {
+  ticket_write w;
+  w.item = ticket;
+  json::value old = price_or_null(ticket);
+  json::object fields;
+  fields.append_new(std::string(price_key), new_price);
+  if (!old.is_null()) fields.append_new(std::string(previous_price_key), old);
+  fields.append_new(std::string(last_change_key), now);
+  fields.append_new(std::string(last_change_id_key), event_id);
+  set_all(w, fields);
   // The discount described the previous change; until the handler computes this one's, a
   // reader must not see the new price beside the old discount.
-  item.erase(discount_key);
-  item.erase(discounted_key);
+  for (std::string_view k : {discount_key, discounted_key}) {
+    w.item.erase(k);
+    w.removed.emplace_back(k);
+  }
+  if (auto size = serialize_item(w); !size) return size.err();
+  w.events.push_back({event_id, price_change_initiated,
+                      with_updated_item(price_change_initiated_fields(event_id, ticket, w.item, now), w.item_json)});
+  if (h == handling::by_bus) return w;
+
+  price_change_event e;
+  e.event_id = event_id;
+  e.identified = true;
+  e.seat = seat_of(ticket);
+  const json::value* movie = ticket.find(movie_key);
+  e.movie = movie ? *movie : json::value(nullptr);
+  if (!old.is_null()) e.old_price = *old.if_number();
+  e.new_price = new_price;
+  e.timestamp = now;
+  auto decided = decide_price_change(&w.item, e, now, processed_event_id(event_id));
+  if (!decided) return decided.err();
+  // A change just stamped on the ticket is its latest: the rule applies it.
+  ticket_write& handled = decided->write;
+  w.item = std::move(handled.item);
+  w.item_json = std::move(handled.item_json);
+  set_all(w, handled.set);
+  w.events.push_back(std::move(handled.events.front()));
+  return w;
 }
 
 json::object price_change_initiated_fields(const std::string& event_id, const json::object& old_item,
@@ -60,6 +131,8 @@ result<std::optional<price_change_event>> parse_price_change_event(const json::v
 
   price_change_event e;
   e.event_id = event_id_of(message, fallback_id);
+  const std::string* own_id = string_member(*o, "eventId");
+  e.identified = own_id && !own_id->empty();
   auto seat = validate_seat(o->find("theatreSeat"));
   if (!seat) return bad_request("theatreSeat: " + seat.err().message);
   e.seat = std::move(*seat);
@@ -84,6 +157,38 @@ std::string event_id_of(const json::value& message, const std::string& fallback_
   const json::object* o = message.if_object();
   const std::string* id = o ? string_member(*o, "eventId") : nullptr;
   return id && !id->empty() ? *id : fallback_id;
+}
+
+std::string processed_event_id(std::string_view initiated_event_id) {
+  // A namespace of this service's own, so the ids cannot collide with other name-based UUIDs.
+  static const boost::uuids::uuid ns = boost::uuids::string_generator()("3f0d6a52-93c1-4e5b-a0f7-2c7d1b9e8a41");
+  boost::uuids::name_generator_sha1 generate(ns);
+  return boost::uuids::to_string(generate(initiated_event_id.data(), initiated_event_id.size()));
+}
+
+result<price_change_decision> decide_price_change(const json::object* ticket, const price_change_event& e,
+                                                  const std::string& now, const std::string& processed_id) {
+  using enum price_change_outcome;
+  if (!ticket) return price_change_decision{missing, {}};
+  const json::value* price = ticket->find(price_key);
+  const bool at_new_price = price && price->if_number() && *price->if_number() == e.new_price;
+  json::object metadata = price_change_metadata(e, now);
+  if (const std::string* stamp = string_member(*ticket, last_change_id_key)) {
+    if (!e.identified || *stamp != e.event_id) return price_change_decision{stale, {}};
+    if (ticket->contains(discount_key) && ticket->contains(discounted_key)) return price_change_decision{duplicate, {}};
+    if (!at_new_price) return price_change_decision{stale, {}};  // repriced by a writer that does not stamp
+  } else {
+    if (!at_new_price) return price_change_decision{stale, {}};
+    if (shows(*ticket, metadata)) return price_change_decision{duplicate, {}};
+  }
+  price_change_decision d{applied, {}};
+  d.write.item = *ticket;
+  set_all(d.write, metadata);
+  if (auto size = serialize_item(d.write); !size) return size.err();
+  d.write.events.push_back(
+      {processed_id, price_change_processed,
+       with_updated_item(price_change_processed_fields(processed_id, e, d.write.item, now), d.write.item_json)});
+  return d;
 }
 
 json::object price_change_metadata(const price_change_event& e, const std::string& now) {

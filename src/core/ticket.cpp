@@ -14,7 +14,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 bool is_service_managed(std::string_view key) {
-  static constexpr std::array managed{previous_price_key, last_change_key, discount_key, discounted_key};
+  static constexpr std::array managed{previous_price_key, last_change_key, last_change_id_key, discount_key,
+                                      discounted_key};
   for (auto m : managed)
     if (iequals(key, m)) return true;
   return false;

@@ -16,6 +16,8 @@ inline constexpr std::string_view movie_key = "Movie";
 inline constexpr std::string_view price_key = "Price";
 inline constexpr std::string_view previous_price_key = "PreviousPrice";
 inline constexpr std::string_view last_change_key = "LastPriceChangeTimestamp";
+// The eventId of the ticket's latest price change: a late or repeated event is judged by it.
+inline constexpr std::string_view last_change_id_key = "LastPriceChangeEventId";
 inline constexpr std::string_view discount_key = "DiscountPercentage";
 inline constexpr std::string_view discounted_key = "IsDiscounted";
 

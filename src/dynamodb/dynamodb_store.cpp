@@ -1,9 +1,6 @@
 #include "dynamodb/dynamodb_store.hpp"
 
 #include <algorithm>
-#include <boost/uuid/name_generator_sha1.hpp>
-#include <boost/uuid/nil_generator.hpp>
-#include <boost/uuid/uuid_io.hpp>
 #include <chrono>
 #include <utility>
 
@@ -116,6 +113,14 @@ class update_expression {
   int count_ = 0;
 };
 
+// The UpdateExpression of a core ticket_write: what it sets and removes.
+update_expression expression_of(const ticket_write& w) {
+  update_expression x;
+  for (const auto& [k, v] : w.set) x.assign(k, v);
+  for (const auto& k : w.removed) x.erase(k);
+  return x;
+}
+
 // A movie's ticket count moved by `delta`, in the same transaction as the ticket's write.
 boost::json::object catalog_update(const std::string& table, const std::string& movie, long long delta) {
   return {{"Update",
@@ -124,14 +129,6 @@ boost::json::object catalog_update(const std::string& table, const std::string& 
             {"UpdateExpression", "ADD #count :delta"},
             {"ExpressionAttributeNames", {{"#count", catalog_count}}},
             {"ExpressionAttributeValues", {{":delta", N(delta)}}}}}};
-}
-
-// The PriceChangeProcessed of a change: derived from the change's id, so that a redelivery of the
-// change finds the row its first handling wrote.
-std::string processed_id_for(const std::string& cause_id) {
-  boost::uuids::name_generator_sha1 generate(boost::uuids::nil_uuid());
-  const std::string name = std::string(price_change_processed) + ":" + cause_id;
-  return boost::uuids::to_string(generate(name.data(), name.size()));
 }
 
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
@@ -351,36 +348,25 @@ result<update_outcome> dynamodb_store::set_movie(const update_command& cmd) {
   return error{errc::unavailable, "Store failure: the ticket kept changing during the update"};
 }
 
-// Read, then write the ticket and its PriceChangeInitiated row in one transaction, on the
-// condition that the ticket's price and last change are as read. The row's id is the change's:
-// a retry that finds it there is this change landed, never a second change from new to new.
+// Read, then write what the core's change_price returns (the ticket and its PriceChangeInitiated
+// row) in one transaction, on the condition that the ticket's price and last change are as read.
+// The row's id is the change's: a retry that finds it there is this change landed, never a
+// second change from new to new.
 result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
   const decimal& new_price = *cmd.update.value.if_number();
   for (int race = 0; race < opts_.max_write_races; ++race) {
     auto read_item = read(cmd.update.seat);
     if (!read_item) return read_item.err();
     if (!*read_item) return not_found("Ticket not found");
-    update_outcome out{std::move(**read_item), {}, {}, true};
-    out.new_item = out.old_item;
-    apply_price_change(out.new_item, new_price, cmd.now);
-    out.new_item_json = json::serialize(json::value(out.new_item));
-    if (auto size = check_item_size(out.new_item_json.size()); !size) return size.err();
-    auto fields = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
-    outbox_row row{cmd.event_id, price_change_initiated, with_updated_item(fields, out.new_item_json)};
-
-    // What apply_price_change sets and removes.
-    update_expression x;
-    x.assign(std::string(price_key), new_price);
-    if (const json::value* old_price = out.old_item.find(price_key); old_price && old_price->if_number())
-      x.assign(std::string(previous_price_key), *old_price);
-    x.assign(std::string(last_change_key), cmd.now);
-    x.erase(std::string(discount_key));
-    x.erase(std::string(discounted_key));
-    const std::string condition = x.as_read(out.old_item, {price_key, last_change_key});
+    auto write = tb::change_price(**read_item, new_price, cmd.now, cmd.event_id);
+    if (!write) return write.err();
+    update_expression x = expression_of(*write);
+    const std::string condition = x.as_read(**read_item, {price_key, last_change_key, last_change_id_key});
     boost::json::array items{{{"Update", x.update(opts_.table, cmd.update.seat, condition)}},
-                             outbox_put(opts_.events_table, row, std::chrono::system_clock::now())};
+                             outbox_put(opts_.events_table, write->events.front(), std::chrono::system_clock::now())};
     auto r = transact(std::move(items), cmd.event_id);
-    if (r || failed_condition(r.err(), 1)) return out;
+    if (r || failed_condition(r.err(), 1))
+      return update_outcome{std::move(**read_item), std::move(write->item), std::move(write->item_json), true};
     if (!failed_condition(r.err(), 0)) return write_error(r.err());
     if (!item_of(r.err(), 0)) return not_found("Ticket not found");
     // Repriced since the read: read again.
@@ -388,44 +374,36 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
   return error{errc::unavailable, "Store failure: the price kept changing during the update"};
 }
 
-void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
+void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) {
   done(guarded([&] { return write_metadata(cmd); }));
 }
 
-// Read, decide, then write the metadata and the PriceChangeProcessed row in one transaction on
-// the condition that the ticket is as read; the row's id comes from the change, so a row there
-// already means the change was handled (by this very write, when an attempt got no answer).
-result<metadata_outcome> dynamodb_store::write_metadata(const metadata_command& cmd) {
+// Read, decide with the core's rule, then write what it returns (the metadata and the
+// PriceChangeProcessed row) in one transaction on the condition that the ticket is as the rule
+// saw it. The row's id comes from the change, so a row there already means the change was handled
+// (by this very write, when an earlier attempt got no answer). A ticket that moved in between
+// fails the condition: read and decide again.
+result<price_change_outcome> dynamodb_store::write_metadata(const metadata_command& cmd) {
   const price_change_event& e = cmd.event;
-  const std::string id = processed_id_for(e.event_id);
   for (int race = 0; race < opts_.max_write_races; ++race) {
     auto item = read(e.seat);
     if (!item) return item.err();
-    if (!*item) return metadata_outcome::missing;
-    const json::value* price = (*item)->find(price_key);
-    if (!price || !price->if_number() || !(*price->if_number() == e.new_price)) return metadata_outcome::stale;
-
-    json::object fields = price_change_metadata(e, cmd.now);
-    json::object updated = **item;
-    for (const auto& [k, v] : fields) updated.set(k, v);
-    std::string updated_json = json::serialize(json::value(updated));
-    if (auto size = check_item_size(updated_json.size()); !size) return size.err();
-    outbox_row row{id, price_change_processed,
-                   with_updated_item(price_change_processed_fields(id, e, updated, cmd.now), updated_json)};
-
-    update_expression x;
-    for (const auto& [k, v] : fields) x.assign(k, v);
-    const std::string condition = x.as_read(**item, {price_key, last_change_key});
+    auto decided = decide_price_change(*item ? &**item : nullptr, e, cmd.now, cmd.processed_event_id);
+    if (!decided) return decided.err();  // not written: the handler's failure names the reason
+    if (decided->outcome != price_change_outcome::applied) return decided->outcome;
+    const ticket_write& w = decided->write;
+    update_expression x = expression_of(w);
+    const std::string condition =
+        x.as_read(**item, {price_key, last_change_key, last_change_id_key, discounted_key});
     boost::json::array items{{{"Update", x.update(opts_.table, e.seat, condition)}},
-                             outbox_put(opts_.events_table, row, std::chrono::system_clock::now())};
-    auto r = transact(std::move(items), id);
-    if (r) return metadata_outcome::applied;
+                             outbox_put(opts_.events_table, w.events.front(), std::chrono::system_clock::now())};
+    auto r = transact(std::move(items), cmd.processed_event_id);
+    if (r) return price_change_outcome::applied;
     if (failed_condition(r.err(), 1))
-      return r.err().earlier_attempt_unknown ? metadata_outcome::applied : metadata_outcome::duplicate;
+      return r.err().earlier_attempt_unknown ? price_change_outcome::applied : price_change_outcome::duplicate;
     if (!failed_condition(r.err(), 0)) return write_error(r.err());
-    // Deleted or changed since the read: read again and decide again.
   }
-  return error{errc::unavailable, "Store failure: the price kept changing during the handling"};
+  return error{errc::unavailable, "Store failure: the ticket kept changing during the handling"};
 }
 
 }  // namespace tb::dynamodb

@@ -49,7 +49,7 @@ class dynamodb_store final : public ticket_store {
   void create(json::object item, completion<void> done) override;
   void update(update_command cmd, completion<update_outcome> done) override;
   void remove(std::string seat, completion<json::object> done) override;
-  void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) override;
+  void apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) override;
 
  private:
   result<std::optional<json::object>> read(const std::string& seat);
@@ -59,7 +59,7 @@ class dynamodb_store final : public ticket_store {
   result<update_outcome> set_attribute(const update_command& cmd);
   result<update_outcome> set_movie(const update_command& cmd);
   result<update_outcome> change_price(const update_command& cmd);
-  result<metadata_outcome> write_metadata(const metadata_command& cmd);
+  result<price_change_outcome> write_metadata(const metadata_command& cmd);
 
   std::shared_ptr<dynamodb_client> client_;
   options opts_;

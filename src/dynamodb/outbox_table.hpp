@@ -11,7 +11,8 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <string>
-#include <string_view>
+
+#include "core/price_change.hpp"
 
 namespace tb::dynamodb {
 
@@ -19,16 +20,10 @@ namespace tb::dynamodb {
 // stream, 14 days in an on-failure queue at most), short enough that the table stays small.
 inline constexpr std::chrono::hours event_retention{24 * 7};
 
-struct outbox_row {
-  std::string event_id;
-  std::string_view event_type;
-  std::string event_json;
-};
-
 // The row as a TransactWriteItems Put, on the condition that no row has its id yet (a row there
 // already means this very write landed before, or the event was recorded before). A failed
 // condition returns the row as it stands.
-boost::json::object outbox_put(const std::string& table, const outbox_row& row,
+boost::json::object outbox_put(const std::string& table, const recorded_event& event,
                                std::chrono::system_clock::time_point now);
 
 }  // namespace tb::dynamodb

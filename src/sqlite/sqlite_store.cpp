@@ -42,15 +42,19 @@ constexpr const char* schema = R"sql(
     reason          TEXT
   );
   CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending';
-  -- Earlier versions handled a price change in the transaction after its own, its event claimed
-  -- here until then. A crash between the two left the claim, which the next serve gives to the
-  -- dispatcher (handle_locally); price changes are now handled in their own transaction.
+)sql";
+
+// Databases of earlier versions. Some handled a price change in the transaction after its own,
+// its event claimed in local_claims until then: a crash between the two left the claim, which
+// goes to the dispatcher. handled_events remembered handled eventIds: the ticket itself tells now
+// (decide_price_change), so it goes.
+constexpr const char* migrations = R"sql(
+  BEGIN IMMEDIATE;
   CREATE TABLE IF NOT EXISTS local_claims (seq INTEGER PRIMARY KEY);
-  CREATE TABLE IF NOT EXISTS handled_events (
-    event_id   TEXT PRIMARY KEY,
-    outcome    TEXT NOT NULL,
-    handled_at TEXT NOT NULL
-  ) WITHOUT ROWID;
+  UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims);
+  DROP TABLE local_claims;
+  DROP TABLE IF EXISTS handled_events;
+  COMMIT;
 )sql";
 
 json::object parse_item(std::string_view text) {
@@ -90,8 +94,7 @@ struct reader {
         get(db, "SELECT item FROM tickets WHERE seat = ?"),
         scan(db, "SELECT seat, item FROM tickets WHERE seat > ? ORDER BY seat LIMIT ?"),
         movies(db, "SELECT movie FROM movie_counts WHERE tickets > 0 ORDER BY movie"),
-        events(db, "SELECT seq, iif(EXISTS (SELECT 1 FROM local_claims c WHERE c.seq = events.seq), 'pending', "
-                   "status), body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+        events(db, "SELECT seq, status, body, reason FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
         pending(db,
                 "SELECT seq, event_id, seat, body, attempts, next_attempt_ms FROM events "
                 "WHERE status = 'pending' AND seq > ? ORDER BY seq LIMIT ?"),
@@ -103,33 +106,25 @@ struct reader {
 
 struct writer {
   connection db;
-  statement begin, commit, rollback, savepoint, rollback_to_savepoint, release_savepoint;
+  statement begin, commit, rollback;
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
-  statement handled, insert_handled, delivered, failed, give_back;
+  statement delivered, failed;
   statement count_movie, uncount_movie, drop_movie;
   std::vector<std::string> touched;  // the seats the batch in progress wrote
   bool left_pending = false;  // the batch in progress left an event for the dispatcher
-  // The local handler's outcomes in the batch in progress, told to it once the batch commits.
-  std::vector<std::pair<std::string, result<metadata_outcome>>> handled_here;
   explicit writer(const std::string& path)
       : db((configure_first(path), path)),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK"),
-        savepoint(db, "SAVEPOINT handler"),
-        rollback_to_savepoint(db, "ROLLBACK TO handler"),
-        release_savepoint(db, "RELEASE handler"),
         select_item(db, "SELECT item FROM tickets WHERE seat = ?"),
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
         update_item(db, "UPDATE tickets SET item = ? WHERE seat = ?"),
         delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item"),
         insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
-        handled(db, "SELECT 1 FROM handled_events WHERE event_id = ?"),
-        insert_handled(db, "INSERT OR IGNORE INTO handled_events (event_id, outcome, handled_at) VALUES (?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
         failed(db, "UPDATE events SET status = ?, attempts = ?, next_attempt_ms = ?, reason = ? WHERE seq = ?"),
-        give_back(db, "UPDATE events SET status = 'pending' WHERE seq = ?"),
         count_movie(db, "INSERT INTO movie_counts (movie, tickets) VALUES (?, 1) "
                         "ON CONFLICT (movie) DO UPDATE SET tickets = tickets + 1"),
         uncount_movie(db, "UPDATE movie_counts SET tickets = tickets - 1 WHERE movie = ?"),
@@ -140,6 +135,7 @@ struct writer {
     connection c(path);
     configure(c);
     c.exec(schema);
+    c.exec(migrations);
     return 0;
   }
 
@@ -172,6 +168,14 @@ struct writer {
     return parse_item(select_item.text(0));
   }
 
+  // The item's text: nullopt when there is no such ticket.
+  std::optional<std::string> load_text(std::string_view seat) {
+    reset_guard g(select_item);
+    select_item.bind(1, seat);
+    if (!select_item.step()) return std::nullopt;
+    return std::string(select_item.text(0));
+  }
+
   void count(const std::optional<std::string>& movie) {
     if (!movie) return;
     reset_guard g(count_movie);
@@ -197,12 +201,19 @@ struct writer {
     std::string text;
     json::serialize_to(text, item);
     if (auto size = check_item_size(text.size()); !size) return size.err();
+    store(seat, old_item, item, text);
+    return text;
+  }
+
+  // Rewrites a ticket as the core wrote it: `text` is `item`'s, checked for size.
+  void store(const std::string& seat, const json::object& old_item, const json::object& item, std::string_view text) {
+    touched.push_back(seat);
     auto old_movie = movie_of(old_item), movie = movie_of(item);
     if (old_movie == movie) {
       reset_guard g(update_item);
       update_item.bind(1, text).bind(2, seat);
       update_item.step();
-      return text;
+      return;
     }
     {
       reset_guard g(update_ticket);
@@ -213,33 +224,17 @@ struct writer {
     }
     uncount(old_movie);
     count(movie);
-    return text;
   }
 
-  // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one this
-  // process's local handler takes in the same transaction). Returns its seq.
-  std::int64_t record_event(std::string_view event_id, std::string_view type, std::string_view seat,
-                            std::string_view body, std::string_view status) {
+  // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one
+  // handled in the write that recorded it).
+  void record_event(std::string_view event_id, std::string_view type, std::string_view seat,
+                    std::string_view body, std::string_view status) {
     reset_guard g(insert_event);
     insert_event.bind(1, event_id).bind(2, type).bind(3, seat).bind(4, body);
     insert_event.bind(5, status);
     insert_event.step();
     if (status == "pending") left_pending = true;
-    return sqlite3_last_insert_rowid(db.get());
-  }
-
-  // Makes an event pending: the dispatcher's to deliver.
-  void to_dispatcher(std::int64_t seq) {
-    reset_guard g(give_back);
-    give_back.bind(1, seq);
-    give_back.step();
-    left_pending = true;
-  }
-
-  void remember(const std::string& event_id, std::string_view outcome, const std::string& now) {
-    reset_guard g(insert_handled);
-    insert_handled.bind(1, event_id).bind(2, outcome).bind(3, now);
-    insert_handled.step();
   }
 };
 
@@ -372,7 +367,6 @@ void sqlite_store::writer_loop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      batch_local_ = batch.empty() ? nullptr : local_;
     }
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
     // another process wrote.
@@ -387,7 +381,6 @@ void sqlite_store::writer_loop() {
     for (bool retry = true; retry;) {
       retry = false;
       w.left_pending = false;
-      w.handled_here.clear();
       w.touched.clear();
       try {
         w.begin.step();
@@ -425,9 +418,7 @@ void sqlite_store::writer_loop() {
     if (cache_ && committed) cache_->committed(before, w.touched);
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
-      log_batch lines;  // the handler's outcomes and the requests', one write per commit
-      if (committed)
-        for (const auto& [event_id, outcome] : w.handled_here) batch_local_->handled(event_id, outcome);
+      log_batch lines;  // the requests' lines, one write per commit
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(committed && !failed[i]);
     }
     batch.clear();
@@ -435,9 +426,7 @@ void sqlite_store::writer_loop() {
       std::lock_guard lock(queue_mutex_);
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
       if (committed && w.left_pending && on_event_recorded_) on_event_recorded_();
-      batch_local_ = nullptr;
     }
-    local_cv_.notify_all();
   }
 }
 
@@ -520,32 +509,69 @@ void sqlite_store::create(json::object item, completion<void> done) {
 }
 
 void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
+  if (cmd.update.is_price_change && opts_.handle_price_changes) {
+    // The handling is logged as the bus's is, once it is committed (in the batch's log lines).
+    done = [done = std::move(done), id = cmd.event_id](result<update_outcome> r) {
+      if (r) log_line("info", "price change handled", {{"eventId", id}, {"outcome", "applied"}});
+      done(std::move(r));
+    };
+  }
+  if (cmd.update.is_price_change) return change_price(std::move(cmd), std::move(done));
   submit<update_outcome>(
-      [this, cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
+      [cmd = std::move(cmd)](writer& w) -> result<update_outcome> {
         auto old_item = w.load(cmd.update.seat);
         if (!old_item) return not_found("Ticket not found");
-        json::object item = *old_item;
-        if (cmd.update.is_price_change)
-          apply_price_change(item, *cmd.update.value.if_number(), cmd.now);
-        else
+        {
+          json::object item = *old_item;
           item.set(cmd.update.key, cmd.update.value);
-        auto stored = w.store(cmd.update.seat, *old_item, item);
-        if (!stored) return stored.err();
-        w.touched.push_back(cmd.update.seat);
-        update_outcome out{std::move(*old_item), std::move(item), std::move(*stored), false};
-        if (cmd.update.is_price_change) {
-          json::value event = price_change_initiated_fields(cmd.event_id, out.old_item, out.new_item, cmd.now);
-          std::string body = with_updated_item(*event.if_object(), out.new_item_json);
-          std::optional<price_change_event> local;
-          if (batch_local_ && dispatched(price_change_initiated))
-            if (auto parsed = parse_price_change_event(event, cmd.event_id); parsed && *parsed) local = std::move(**parsed);
-          const bool pending = !local && dispatched(price_change_initiated);
-          auto seq = w.record_event(cmd.event_id, price_change_initiated, cmd.update.seat, body,
-                                    pending ? "pending" : "delivered");
-          if (local) handle_in_transaction(w, seq, std::move(*local), out.new_item);
-          out.event_recorded = true;
+          auto stored = w.store(cmd.update.seat, *old_item, item);
+          if (!stored) return stored.err();
+          return update_outcome{std::move(*old_item), std::move(item), std::move(*stored), false};
         }
-        return out;
+      },
+      std::move(done));
+}
+
+// The writer thread is what bounds price changes, so the core's work is done on the caller's
+// thread, from the ticket as the last commit left it (the item cache, usually). The writer
+// carries that plan out when the ticket's text is still the one it was made from (the rule is a
+// function of the text and the command), and makes it again from the stored text otherwise.
+namespace {
+
+struct price_change_plan {
+  std::string from;  // the ticket's text the plan was made from
+  json::object old_item;
+  result<ticket_write> write;
+};
+
+price_change_plan plan_price_change(std::string text, const update_command& cmd, handling h) {
+  json::object old_item = parse_item(text);
+  auto write = change_price(old_item, *cmd.update.value.if_number(), cmd.now, cmd.event_id, h);
+  return {std::move(text), std::move(old_item), std::move(write)};
+}
+
+}  // namespace
+
+void sqlite_store::change_price(update_command cmd, completion<update_outcome> done) {
+  const bool handled = opts_.handle_price_changes && dispatched(price_change_initiated);
+  const handling h = handled ? handling::in_same_write : handling::by_bus;
+  std::optional<price_change_plan> planned;
+  try {
+    if (auto current = get(cmd.update.seat); current && *current) planned = plan_price_change(**current, cmd, h);
+  } catch (const std::exception&) {
+    // a ticket that cannot be read here is read, and fails, on the writer thread
+  }
+  submit<update_outcome>(
+      [this, cmd = std::move(cmd), planned = std::move(planned), h, handled](writer& w) mutable
+      -> result<update_outcome> {
+        auto text = w.load_text(cmd.update.seat);
+        if (!text) return not_found("Ticket not found");
+        if (!planned || planned->from != *text) planned = plan_price_change(std::move(*text), cmd, h);
+        if (!planned->write) return planned->write.err();
+        ticket_write& write = *planned->write;
+        w.store(cmd.update.seat, planned->old_item, write.item, write.item_json);
+        record(w, cmd.update.seat, write.events, handled);
+        return update_outcome{std::move(planned->old_item), std::move(write.item), std::move(write.item_json), true};
       },
       std::move(done));
 }
@@ -566,88 +592,29 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
       std::move(done));
 }
 
-void sqlite_store::apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) {
-  submit<metadata_outcome>(
-      [this, cmd = std::move(cmd)](writer& w) { return write_metadata(w, cmd, false, std::nullopt); },
+void sqlite_store::apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) {
+  submit<price_change_outcome>(
+      [this, cmd = std::move(cmd)](writer& w) -> result<price_change_outcome> {
+        const price_change_event& e = cmd.event;
+        auto ticket = w.load(e.seat);
+        auto decided = decide_price_change(ticket ? &*ticket : nullptr, e, cmd.now, cmd.processed_event_id);
+        if (!decided) return decided.err();  // not written: the bus parks the event with the reason
+        if (decided->outcome == price_change_outcome::applied) {
+          w.store(e.seat, *ticket, decided->write.item, decided->write.item_json);
+          record(w, e.seat, decided->write.events, false);
+        }
+        return decided->outcome;
+      },
       std::move(done));
 }
 
-// known_new: the event cannot have been handled before (this transaction recorded it).
-// current: the ticket's item as it stands, when the caller knows it; read otherwise.
-result<metadata_outcome> sqlite_store::write_metadata(writer& w, const metadata_command& cmd, bool known_new,
-                                                      std::optional<json::object> current) {
-  const price_change_event& e = cmd.event;
-  if (!known_new) {
-    reset_guard g(w.handled);
-    w.handled.bind(1, e.event_id);
-    if (w.handled.step()) return metadata_outcome::duplicate;
+// `initiated_handled`: the write itself handled its PriceChangeInitiated, which no one else takes.
+void sqlite_store::record(writer& w, const std::string& seat, const std::vector<recorded_event>& events,
+                          bool initiated_handled) {
+  for (const auto& e : events) {
+    const bool pending = dispatched(e.event_type) && !(initiated_handled && e.event_type == price_change_initiated);
+    w.record_event(e.event_id, e.event_type, seat, e.json, pending ? "pending" : "delivered");
   }
-  auto item = current ? std::move(current) : w.load(e.seat);
-  if (!item) {
-    w.remember(e.event_id, "missing", cmd.now);
-    return metadata_outcome::missing;
-  }
-  const json::value* price = item->find(price_key);
-  if (!price || !price->if_number() || !(*price->if_number() == e.new_price)) {
-    w.remember(e.event_id, "stale", cmd.now);
-    return metadata_outcome::stale;
-  }
-  for (const auto& [k, v] : price_change_metadata(e, cmd.now)) item->set(k, v);
-  // An event that cannot be applied is not remembered: the bus parks it with this reason.
-  auto stored = w.store(e.seat, *item, *item);  // Movie unchanged
-  if (!stored) return stored.err();
-  w.touched.push_back(e.seat);
-  w.record_event(cmd.processed_event_id, price_change_processed, e.seat,
-                 with_updated_item(price_change_processed_fields(cmd.processed_event_id, e, *item, cmd.now), *stored),
-                 dispatched(price_change_processed) ? "pending" : "delivered");
-  w.remember(e.event_id, "applied", cmd.now);
-  return metadata_outcome::applied;
-}
-
-// The local handler's part of a price change, after its event in the same transaction, from the
-// item the change wrote. An outcome that is an error, or a failure inside SQLite, is undone to a
-// savepoint and gives the event to the dispatcher, which retries it or parks it with the reason;
-// the price change stands. A failure that ends the whole transaction (the savepoint gone with it)
-// fails the batch's run like any write's.
-void sqlite_store::handle_in_transaction(writer& w, std::int64_t seq, price_change_event event, json::object item) {
-  metadata_command cmd = batch_local_->command_for(std::move(event));
-  w.savepoint.step();
-  auto outcome = [&]() -> result<metadata_outcome> {
-    try {
-      return write_metadata(w, cmd, true, std::move(item));
-    } catch (const std::exception& e) {
-      return store_failure(e);
-    }
-  }();
-  if (!outcome) {
-    w.rollback_to_savepoint.step();
-    w.to_dispatcher(seq);
-  }
-  w.release_savepoint.step();
-  w.handled_here.emplace_back(std::move(cmd.event.event_id), std::move(outcome));
-}
-
-void sqlite_store::handle_locally(local_price_change_handler* h) {
-  if (h) {
-    auto r = wait_for<int>([&](auto done) {
-      submit<int>(
-          [](writer& w) -> result<int> {
-            w.db.exec("UPDATE events SET status = 'pending' WHERE seq IN (SELECT seq FROM local_claims)");
-            const int n = w.db.changes();
-            w.left_pending = w.left_pending || n > 0;
-            w.db.exec("DELETE FROM local_claims");
-            return n;
-          },
-          std::move(done));
-    });
-    if (!r)
-      log_line("error", "events an earlier run left claimed stay so", {{"reason", r.err().message}});
-    else if (*r > 0)
-      log_line("info", "events an earlier run left claimed go to the bus", {{"events", std::to_string(*r)}});
-  }
-  std::unique_lock lock(queue_mutex_);
-  local_ = h;
-  local_cv_.wait(lock, [&] { return batch_local_ == nullptr; });  // no batch holds the old one
 }
 
 result<std::vector<logged_event>> sqlite_store::events_after(std::int64_t after, std::size_t limit) {

@@ -1,4 +1,4 @@
-// The embedded store: tickets, the event outbox and the handled-event ids in one SQLite file
+// The embedded store: tickets and the event outbox in one SQLite file
 // (WAL, fsync on commit). One writer thread applies writes in batches, one transaction and one
 // fsync per batch (group commit); reads run on the caller's thread from a connection pool.
 #pragma once
@@ -45,6 +45,11 @@ class sqlite_store final : public ticket_store, public event_log {
     int checkpoint_pages = 8000;
     // Event types the local bus delivers to a subscriber; others are recorded as delivered.
     std::vector<std::string> dispatched_types{std::string(price_change_initiated)};
+    // A price change is handled in its own write (change_price's in_same_write): the metadata and
+    // PriceChangeProcessed commit, and reach the disk, with the price, and the bus only carries
+    // events this process did not record (other processes', earlier runs'). For the process
+    // whose handler takes PriceChangeInitiated.
+    bool handle_price_changes = false;
   };
 
   explicit sqlite_store(options opts);  // throws sqlite_error when the file cannot be opened
@@ -59,7 +64,7 @@ class sqlite_store final : public ticket_store, public event_log {
   void create(json::object item, completion<void> done) override;
   void update(update_command cmd, completion<update_outcome> done) override;
   void remove(std::string seat, completion<json::object> done) override;
-  void apply_price_metadata(metadata_command cmd, completion<metadata_outcome> done) override;
+  void apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) override;
 
   result<std::vector<logged_event>> events_after(std::int64_t after, std::size_t limit) override;
 
@@ -69,13 +74,6 @@ class sqlite_store final : public ticket_store, public event_log {
   void mark_delivered(std::vector<std::int64_t> seqs, completion<void> done);
   void mark_failed(std::int64_t seq, std::int64_t attempts, std::int64_t next_attempt_ms, bool dead,
                    std::string reason, completion<void> done);
-  // The local path of the price-change flow: `h` handles each PriceChangeInitiated event this store
-  // records inside the price change's own transaction, so the discount metadata and
-  // PriceChangeProcessed commit, and reach the disk, with the price. A handling that fails is undone
-  // to a savepoint and leaves its event pending for the dispatcher; the price change stands.
-  // Attaching also gives the dispatcher what an earlier version left claimed for its handler; call
-  // it before any write. After handle_locally(nullptr) returns, `h` is not called.
-  void handle_locally(local_price_change_handler* h);
   // Called (on the writer thread) after a commit that left at least one event pending for the
   // dispatcher. It must not call back into the store. After on_event_recorded(nullptr) returns, no
   // earlier callback runs.
@@ -92,9 +90,8 @@ class sqlite_store final : public ticket_store, public event_log {
 
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done);
-  result<metadata_outcome> write_metadata(writer& w, const metadata_command& cmd, bool known_new,
-                                          std::optional<json::object> current);
-  void handle_in_transaction(writer& w, std::int64_t seq, price_change_event event, json::object item);
+  void change_price(update_command cmd, completion<update_outcome> done);
+  void record(writer& w, const std::string& seat, const std::vector<recorded_event>& events, bool initiated_handled);
   void writer_loop();
   bool dispatched(std::string_view event_type) const;
   template <class F>
@@ -110,11 +107,6 @@ class sqlite_store final : public ticket_store, public event_log {
   std::deque<write_op> queue_;
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
-  local_price_change_handler* local_ = nullptr;
-  // local_ as the batch in progress took it; set and cleared under queue_mutex_ by the writer,
-  // which alone reads it without the lock.
-  local_price_change_handler* batch_local_ = nullptr;
-  std::condition_variable local_cv_;  // batch_local_ cleared
   std::thread writer_thread_;
 
   // Holds the WAL index mapped, whose commit counter versions the store and the item cache.

@@ -66,15 +66,18 @@ class DynamoDBStore : public ::testing::Test {
                        std::move(id)};
     return wait_for<update_outcome>([&](auto done) { store->update(std::move(cmd), done); });
   }
-  result<metadata_outcome> metadata(const std::string& seat, std::string_view new_price, std::string id) {
-    price_change_event e{std::move(id),
-                         seat,
-                         json::value("Dune"),
-                         *decimal::parse("10"),
-                         *decimal::parse(new_price),
-                         "2026-01-01T00:00:00.000Z"};
-    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", "processed-" + std::to_string(++handled)};
-    return wait_for<metadata_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
+  result<price_change_outcome> metadata(const std::string& seat, std::string_view new_price, std::string id) {
+    price_change_event e;
+    e.event_id = std::move(id);
+    e.identified = true;
+    e.seat = seat;
+    e.movie = json::value("Dune");
+    e.old_price = *decimal::parse("10");
+    e.new_price = *decimal::parse(new_price);
+    e.timestamp = "2026-01-01T00:00:00.000Z";
+    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", {}};
+    cmd.processed_event_id = processed_event_id(cmd.event.event_id);
+    return wait_for<price_change_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
   }
   void create(std::string_view text) {
     auto r = wait_for<void>([&](auto done) { store->create(obj(text), done); });
@@ -84,7 +87,6 @@ class DynamoDBStore : public ::testing::Test {
   std::shared_ptr<dynamodb::dynamodb_client> client;
   aws::settings tables;
   std::unique_ptr<dynamodb::dynamodb_store> store;
-  int handled = 0;
 };
 
 TYPED_TEST_SUITE(DynamoDBStore, ::testing::Types<moto_backend>, backend_names);
@@ -93,18 +95,19 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
   const auto before = std::chrono::system_clock::now();
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
-  ASSERT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::applied);
+  ASSERT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::applied);
 
   auto tickets = this->raw(this->tables.table, "Theatre-Seat");
-  ASSERT_EQ(tickets.size(), 1u);  // nothing but tickets, and no attribute of ours on them
+  ASSERT_EQ(tickets.size(), 1u);  // nothing but tickets, and of ours on them only the change's stamp
   std::vector<std::string> names;
   for (const auto& [name, v] : tickets["s"]) names.push_back(name);
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeTimestamp",
-                                             "Movie", "PreviousPrice", "Price", "Theatre-Seat"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"DiscountPercentage", "IsDiscounted", "LastPriceChangeEventId",
+                                             "LastPriceChangeTimestamp", "Movie", "PreviousPrice", "Price",
+                                             "Theatre-Seat"}));
   EXPECT_EQ(**this->store->get("s"), R"({"Theatre-Seat":"s","Movie":"Dune","Price":8,"PreviousPrice":10,)"
                                      R"("LastPriceChangeTimestamp":"2026-01-01T00:00:01.000Z",)"
-                                     R"("DiscountPercentage":20,"IsDiscounted":true})");
+                                     R"("LastPriceChangeEventId":"evt-1","DiscountPercentage":20,"IsDiscounted":true})");
 
   auto events = this->raw(this->tables.events_table, "eventId");
   ASSERT_EQ(events.size(), 2u);  // the two events, nothing else
@@ -114,15 +117,15 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
       *initiated.find("event")->if_string(),
       R"({"eventType":"PriceChangeInitiated","eventId":"evt-1","theatreSeat":"s","movie":"Dune","oldPrice":10,)"
       R"("newPrice":8,"timestamp":"2026-01-01T00:00:00.000Z","updatedItem":{"Theatre-Seat":"s","Movie":"Dune",)"
-      R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z"}})");
+      R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z",)"
+      R"("LastPriceChangeEventId":"evt-1"}})");
   // Expires (TTL) a week after it was recorded.
   const auto expires = std::stoll(json::serialize(*initiated.find("expiresAt")));
   const auto week = std::chrono::duration_cast<std::chrono::seconds>(
                         (before + dynamodb::event_retention).time_since_epoch()).count();
   EXPECT_GE(expires, week);
   EXPECT_LE(expires, week + 60);
-  events.erase("evt-1");
-  const json::object& processed = events.begin()->second;
+  const json::object& processed = events[processed_event_id("evt-1")];
   EXPECT_EQ(*processed.find("eventType"), json::value("PriceChangeProcessed"));
   EXPECT_NE(processed.find("event")->if_string()->find(R"("causationId":"evt-1")"), std::string::npos);
 }
@@ -130,18 +133,18 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
 TYPED_TEST(DynamoDBStore, ARedeliveryChangesNothingWhateverTheFirstOutcome) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
-  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::applied);
+  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::applied);
   const std::string first = **this->store->get("s");
-  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), metadata_outcome::duplicate);
+  EXPECT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::duplicate);
   EXPECT_EQ(**this->store->get("s"), first);
   ASSERT_TRUE(this->change_price("s", "6", "evt-2"));
   const std::string repriced = **this->store->get("s");
   auto late = this->metadata("s", "8", "evt-1");
   ASSERT_TRUE(late);
-  EXPECT_NE(*late, metadata_outcome::applied);
-  EXPECT_EQ(*this->metadata("s", "7", "evt-3"), metadata_outcome::stale);
+  EXPECT_NE(*late, price_change_outcome::applied);
+  EXPECT_EQ(*this->metadata("s", "7", "evt-3"), price_change_outcome::stale);
   EXPECT_EQ(**this->store->get("s"), repriced);
-  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), metadata_outcome::missing);
+  EXPECT_EQ(*this->metadata("gone", "6", "evt-4"), price_change_outcome::missing);
   EXPECT_FALSE(*this->store->get("gone"));  // nothing recreated
   // Only the one applied handling recorded a PriceChangeProcessed.
   int processed = 0;

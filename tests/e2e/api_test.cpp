@@ -30,7 +30,8 @@ const std::string movie_required = "Movie is required";
 const std::string bad_price = "Price must be a non-negative number";
 const std::string not_found_message = "Ticket not found";
 const std::vector<std::string> managed_keys{
-    "PreviousPrice", "LastPriceChangeTimestamp", "DiscountPercentage", "IsDiscounted", "previousprice", "ISDISCOUNTED"};
+    "PreviousPrice", "LastPriceChangeTimestamp", "LastPriceChangeEventId", "DiscountPercentage", "IsDiscounted",
+    "previousprice", "ISDISCOUNTED"};
 
 std::optional<json::value> parse_json(const std::string& text) {
   auto parsed = json::parse(text);
@@ -606,14 +607,17 @@ TEST_F(Api, PatchOfPriceInAnyLetterCaseIsAPriceChange) {
     EXPECT_EQ(text_of(o.find("updateValue")), "12.99");
     EXPECT_EQ(text_of(o.find("priceChangeEventPublished")), "true");
     const auto& item = object_of(*o.find("updatedItem"));
-    EXPECT_EQ(keys_of(item),
-              (std::set<std::string>{"Theatre-Seat", "Movie", "Price", "PreviousPrice", "LastPriceChangeTimestamp"}))
+    // The change and its metadata, written at once.
+    EXPECT_EQ(keys_of(item), (std::set<std::string>{"Theatre-Seat", "Movie", "Price", "PreviousPrice",
+                                                    "LastPriceChangeTimestamp", "LastPriceChangeEventId",
+                                                    "DiscountPercentage", "IsDiscounted"}))
         << "the price is written to Price, never to a second attribute spelled " << key;
+    EXPECT_EQ(text_of(item.find("DiscountPercentage")), "18.76");
     EXPECT_EQ(text_of(item.find("Price")), "12.99");
     EXPECT_EQ(text_of(item.find("PreviousPrice")), "15.99");
     EXPECT_TRUE(is_recent_utc_timestamp(item.find("LastPriceChangeTimestamp")));
 
-    // The stored ticket carries the change (the event handler may add its metadata meanwhile).
+    // The stored ticket is the one the answer showed.
     auto stored = get_ticket(seat);
     ASSERT_EQ(stored.status, 200);
     EXPECT_NE(stored.body.find("\"Price\":12.99"), std::string::npos) << stored.body;

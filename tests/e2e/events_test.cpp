@@ -18,6 +18,7 @@
 
 #include "core/json.hpp"
 #include "e2e/harness.hpp"
+#include "e2e/lambda_events.hpp"
 
 namespace tb::test {
 namespace {
@@ -422,6 +423,38 @@ TEST(PriceChangeEvents, AnOlderChangeNeverOverwritesTheMetadataOfANewerOne) {
     EXPECT_EQ(str(processed.back().event, "causationId"), initiated[1].id());
     EXPECT_EQ(raw(processed.back().event, "discountPercentage"), "25");
   }
+}
+
+// The issue's ABA through the running server: 10 -> 8 -> 12 -> 8, then the first change's event
+// comes back late (a redelivery, handed to priceChangeEventHandler under a fresh MessageId, with
+// and without its eventId). Its newPrice is the ticket's Price again, but it is not the latest
+// change: stale, and the ticket keeps the metadata of 12 -> 8.
+TEST(PriceChangeEvents, ALateEventOfAnEarlierChangeToTheSamePriceIsStale) {
+  temp_dir dir;
+  const auto data = dir.path() / "data";
+  server_process server(data);
+  http_client client(server.port());
+  ASSERT_EQ(client.send("POST", "/ticket", ticket_body("7-G1", "10")).status, 201);
+  for (const char* price : {"8", "12", "8"})
+    ASSERT_EQ(client.send("PATCH", "/ticket", price_patch("7-G1", price)).status, 200);
+  auto events = settled_events(server.port());
+  auto initiated = of_type(events, "PriceChangeInitiated", "7-G1");
+  ASSERT_EQ(initiated.size(), 3u);
+  const auto latest = ticket(server.port(), "7-G1");
+  ASSERT_TRUE(has_metadata(latest, {"8", "12", "33.33", true})) << describe(latest);
+
+  json::object late = initiated[0].event;
+  const std::string with_id = json::serialize(json::value(late));
+  late.erase("eventId");
+  const std::string without_id = json::serialize(json::value(late));
+  for (const auto& [message, message_id] : {std::pair{with_id, "late-1"}, std::pair{without_id, "late-2"}}) {
+    auto r = run_cli({"invoke", "priceChangeEventHandler", "--data", sns_event(message, message_id), "--data-dir",
+                      data.string()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find(R"("outcome":"stale")"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(describe(ticket(server.port(), "7-G1")), describe(latest));
+  EXPECT_EQ(of_type(all_events(server.port()), "PriceChangeProcessed", "7-G1").size(), 3u);
 }
 
 // ---- (4) delete right after a price change ------------------------------------------------

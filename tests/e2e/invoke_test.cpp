@@ -225,6 +225,36 @@ TEST_F(InvokeTest, AStaleEventChangesNothing) {
   EXPECT_TRUE(events_of_type("PriceChangeProcessed").empty());
 }
 
+// The issue's ABA through invoke: 10 -> 8 -> 12 -> 8 with updateTicket (each change handled in
+// its own write), then the first change's event once more under a fresh MessageId, with and
+// without its eventId: stale, although its newPrice is the Price again.
+TEST_F(InvokeTest, ALateEventOfAnEarlierChangeToTheSamePriceIsStale) {
+  create("1-A9", "10");
+  for (const char* price : {"8", "12", "8"}) {
+    auto r = api("updateTicket", api_event("PATCH", "/ticket",
+                                           std::string(R"({"Theatre-Seat":"1-A9","updateKey":"Price","updateValue":)") +
+                                               price + "}"));
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  const std::string latest = item_text("1-A9");
+  json::object ticket = object_of(latest);
+  ASSERT_EQ(raw(ticket, "PreviousPrice"), "12");
+  ASSERT_EQ(raw(ticket, "DiscountPercentage"), "33.33");
+  auto initiated = events_of_type("PriceChangeInitiated");
+  ASSERT_EQ(initiated.size(), 3u);
+  EXPECT_EQ(events_of_type("PriceChangeProcessed").size(), 3u);
+
+  json::object late = initiated[0];
+  auto with_id = handle(sns_event(json::serialize(json::value(late)), "late-1"));
+  EXPECT_EQ(with_id.exit, 0) << with_id.err;
+  EXPECT_EQ(with_id.outcome(), "stale") << with_id.out;
+  late.erase("eventId");
+  auto without_id = handle(sns_event(json::serialize(json::value(late)), "late-2"));
+  EXPECT_EQ(without_id.outcome(), "stale") << without_id.out;
+  EXPECT_EQ(item_text("1-A9"), latest);
+  EXPECT_EQ(events_of_type("PriceChangeProcessed").size(), 3u);
+}
+
 TEST_F(InvokeTest, AnEventForAMissingTicketDoesNotCreateIt) {
   create("1-A9", "12.99");  // the data dir exists, the seat below does not
   auto r = handle(sns_event(initiated_message("9-Z9", "15.99", "12.99"), "msg-missing"));

@@ -217,89 +217,65 @@ TEST(SqliteStore, DataSurvivesReopening) {
   EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
 }
 
-// ---- the local path: price changes handled in their own transaction ------------------------
+// ---- the local path: price changes handled in their own write ---------------------------
 
 namespace {
 
-// Stands in for the price-change handler: fixed times and ids, and every outcome it is told of.
-class recording_handler final : public local_price_change_handler {
- public:
-  metadata_command command_for(price_change_event event) override {
-    std::lock_guard lock(mutex_);
-    return {std::move(event), "t1", "processed-" + std::to_string(++made_)};
-  }
-  void handled(const std::string& event_id, const result<metadata_outcome>& outcome) override {
-    std::lock_guard lock(mutex_);
-    outcomes_.emplace_back(event_id, outcome ? (*outcome == metadata_outcome::applied ? "applied" : "other")
-                                             : "error: " + outcome.err().message);
-    cv_.notify_all();
-  }
-  std::size_t told() {
-    std::lock_guard lock(mutex_);
-    return outcomes_.size();
-  }
-  // The outcomes once there are n of them (none after 5 s).
-  std::vector<std::pair<std::string, std::string>> wait(std::size_t n) {
-    std::unique_lock lock(mutex_);
-    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return outcomes_.size() >= n; });
-    return outcomes_;
-  }
+sqlite::sqlite_store::options handling(const std::filesystem::path& path) {
+  sqlite::sqlite_store::options o;
+  o.path = path.string();
+  o.handle_price_changes = true;
+  return o;
+}
 
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  int made_ = 0;
-  std::vector<std::pair<std::string, std::string>> outcomes_;
-};
-
-void price_change(sqlite::sqlite_store& store, const std::string& seat, const char* price, const std::string& id) {
+result<update_outcome> change(sqlite::sqlite_store& store, const std::string& seat, const char* price,
+                              const std::string& id) {
   update_command cmd{{seat, "Price", json::value(*decimal::parse(price)), true}, "t0", id};
-  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); }));
+  return wait_for<update_outcome>([&](auto done) { store.update(std::move(cmd), done); });
 }
 
-std::string status_of(sqlite::sqlite_store& store, std::int64_t seq) {
-  auto log = store.events_after(seq - 1, 1);
-  if (!log || log->empty()) return "none";
-  return log->front().status;
-}
-
-TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredInItsOwnTransaction) {
-  recording_handler handler;
-  sqlite::sqlite_store store({(scratch_dir() / "local.db").string()});
-  store.handle_locally(&handler);
+TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredInItsOwnWrite) {
+  sqlite::sqlite_store store(handling(scratch_dir() / "local.db"));
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
-  std::size_t told_at_ack = 0;
-  ASSERT_TRUE(wait_for<update_outcome>([&](auto done) {
-    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"},
-                 [&, done](result<update_outcome> r) {
-                   told_at_ack = handler.told();
-                   done(std::move(r));
-                 });
-  }));
-
-  EXPECT_EQ(told_at_ack, 1u);  // handled, and committed, by the time the change is acknowledged
-  EXPECT_EQ(handler.wait(1), (std::vector<std::pair<std::string, std::string>>{{"evt-1", "applied"}}));
-  auto item = store.get("s");
-  ASSERT_TRUE(item && *item);
-  EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
-                    R"("LastPriceChangeTimestamp":"t1","DiscountPercentage":20,"IsDiscounted":true})");
-  // Nothing is left for the dispatcher: both events are delivered, by this store alone.
+  auto r = change(store, "s", "8", "evt-1");
+  ASSERT_TRUE(r);
+  const std::string stored = R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
+                             R"("LastPriceChangeTimestamp":"t0","LastPriceChangeEventId":"evt-1",)"
+                             R"("DiscountPercentage":20,"IsDiscounted":true})";
+  EXPECT_EQ(r->new_item_json, stored);  // the answer shows the metadata
+  EXPECT_EQ(**store.get("s"), stored);
+  // Nothing is left for the dispatcher: both events are delivered, by this write alone.
   EXPECT_TRUE(store.pending_events(10)->empty());
   auto log = *store.events_after(0, 10);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].status, "delivered");
   EXPECT_NE(log[0].event_json.find(R"("eventId":"evt-1")"), std::string::npos);
   EXPECT_EQ(log[1].status, "delivered");
-  EXPECT_NE(log[1].event_json.find(R"("eventId":"processed-1","causationId":"evt-1")"), std::string::npos);
-  store.handle_locally(nullptr);
+  EXPECT_NE(log[1].event_json.find(R"("eventId":")" + processed_event_id("evt-1") + R"(","causationId":"evt-1")"),
+            std::string::npos)
+      << log[1].event_json;
+  EXPECT_NE(log[1].event_json.find(R"("updatedItem":)" + stored + "}"), std::string::npos) << log[1].event_json;
 }
 
-// Two changes of one ticket in one batch: each is handled right after it, the second from the
-// item the first one's handling left.
+// A redelivery of a change handled in its write (the bus of another process) changes nothing.
+TEST(SqliteLocalHandling, TheBusFindsAChangeHandledInItsWriteADuplicate) {
+  sqlite::sqlite_store store(handling(scratch_dir() / "local-dup.db"));
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+  ASSERT_TRUE(change(store, "s", "8", "evt-1"));
+  const std::string before = **store.get("s");
+  auto log = *store.events_after(0, 10);
+  price_change_event e = **parse_price_change_event(std::get<json::value>(json::parse(log[0].event_json)), "");
+  metadata_command cmd{std::move(e), "t9", processed_event_id("evt-1")};
+  auto r = wait_for<price_change_outcome>([&](auto done) { store.apply_price_metadata(std::move(cmd), done); });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, price_change_outcome::duplicate);
+  EXPECT_EQ(**store.get("s"), before);
+  EXPECT_EQ(store.events_after(0, 10)->size(), 2u);
+}
+
+// Two changes of one ticket in one batch: each from the item the one before it left.
 TEST(SqliteLocalHandling, TwoQuickPriceChangesEndWithTheLatestPriceAndItsDiscount) {
-  recording_handler handler;
-  sqlite::sqlite_store store({(scratch_dir() / "local-twice.db").string()});
-  store.handle_locally(&handler);
+  sqlite::sqlite_store store(handling(scratch_dir() / "local-twice.db"));
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
   // Writes queued ahead keep the writer busy, so both changes wait for, and share, one batch.
   std::vector<std::promise<bool>> done(302);
@@ -311,74 +287,48 @@ TEST(SqliteLocalHandling, TwoQuickPriceChangesEndWithTheLatestPriceAndItsDiscoun
   store.update({{"s", "Price", json::value(*decimal::parse("6")), true}, "t0", "evt-2"},
                [p = &done[301]](result<update_outcome> r) { p->set_value(r.has_value()); });
   for (auto& p : done) ASSERT_TRUE(p.get_future().get());
-  auto outcomes = handler.wait(2);
-  ASSERT_EQ(outcomes.size(), 2u);
-  EXPECT_EQ(outcomes[0], (std::pair<std::string, std::string>{"evt-1", "applied"}));
-  EXPECT_EQ(outcomes[1], (std::pair<std::string, std::string>{"evt-2", "applied"}));
   EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":6,"PreviousPrice":8,)"
-                              R"("LastPriceChangeTimestamp":"t1","DiscountPercentage":25,"IsDiscounted":true})");
-  store.handle_locally(nullptr);
+                              R"("LastPriceChangeTimestamp":"t0","LastPriceChangeEventId":"evt-2",)"
+                              R"("DiscountPercentage":25,"IsDiscounted":true})");
 }
 
-// Earlier versions handled a change in the next transaction, its event claimed until then.
+// Earlier versions handled a change in the next transaction, its event claimed until then, and
+// kept handled eventIds in a table of their own.
 TEST(SqliteLocalHandling, WhatAnEarlierVersionLeftClaimedGoesToTheDispatcher) {
   auto path = scratch_dir() / "crashed.db";
-  sqlite::sqlite_store store({path.string()});
-  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
-  price_change(store, "s", "8", "evt-1");
+  {
+    sqlite::sqlite_store store({path.string()});
+    ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
+    ASSERT_TRUE(change(store, "s", "8", "evt-1"));
+  }
   // As a run that crashed between an event's transaction and its handling left it.
-  ASSERT_TRUE(exec_beside(path, "UPDATE events SET status = 'delivered'; INSERT INTO local_claims SELECT seq FROM events"));
-  EXPECT_EQ(status_of(store, 1), "pending");    // to anyone reading the log, it is pending
-  EXPECT_TRUE(store.pending_events(10)->empty());  // but not the dispatcher's
-  recording_handler handler;
-  store.handle_locally(&handler);  // a new run takes over
+  ASSERT_TRUE(exec_beside(path, "UPDATE events SET status = 'delivered'; "
+                                "CREATE TABLE local_claims (seq INTEGER PRIMARY KEY); "
+                                "INSERT INTO local_claims SELECT seq FROM events; "
+                                "CREATE TABLE handled_events (event_id TEXT PRIMARY KEY)"));
+  sqlite::sqlite_store store({path.string()});  // a new run takes over
   auto pending = *store.pending_events(10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].event_id, "evt-1");
-  store.handle_locally(nullptr);
+  EXPECT_FALSE(exec_beside(path, "SELECT 1 FROM local_claims"));  // gone, and handled_events too
+  EXPECT_FALSE(exec_beside(path, "SELECT 1 FROM handled_events"));
 }
 
-TEST(SqliteLocalHandling, AHandlingThatFailsLeavesTheEventToTheDispatcher) {
-  auto path = scratch_dir() / "local-failing.db";
-  recording_handler handler;
-  sqlite::sqlite_store store({path.string()});
-  store.handle_locally(&handler);
-  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
-  // The handler's write fails inside SQLite, as a full disk would make it.
-  ASSERT_TRUE(exec_beside(path, "CREATE TRIGGER refuse BEFORE INSERT ON handled_events "
-                                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
-  price_change(store, "s", "8", "evt-1");  // the price change itself succeeds
-  auto outcomes = handler.wait(1);
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].first, "evt-1");
-  EXPECT_EQ(outcomes[0].second.rfind("error: Store failure: ", 0), 0u) << outcomes[0].second;
-  auto pending = *store.pending_events(10);  // given back in the price change's own transaction
-  ASSERT_EQ(pending.size(), 1u);
-  EXPECT_EQ(pending[0].event_id, "evt-1");
-  EXPECT_EQ(**store.get("s"), R"({"Theatre-Seat":"s","Movie":"M","Price":8,"PreviousPrice":10,)"
-                              R"("LastPriceChangeTimestamp":"t0"})");  // no metadata half-written
-  store.handle_locally(nullptr);
-}
-
-TEST(SqliteLocalHandling, AnEventTheHandlerCannotApplyGoesToTheDispatcherInTheSameWrite) {
-  recording_handler handler;
-  sqlite::sqlite_store store({(scratch_dir() / "local-too-big.db").string()});
-  store.handle_locally(&handler);
-  // After the price change the item is 5 bytes short of the limit: its metadata does not fit.
+// The metadata would take the item past the size limit: the change is refused whole.
+TEST(SqliteLocalHandling, AChangeWhoseMetadataDoesNotFitIsRefusedWhole) {
+  sqlite::sqlite_store store(handling(scratch_dir() / "local-too-big.db"));
+  // After the price change alone the item is 5 bytes short of the limit.
   json::object item = obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10,"Notes":""})");
-  json::object changed = item;
-  apply_price_change(changed, *decimal::parse("8"), "t0");
-  const std::size_t size = json::serialize(json::value(changed)).size();
-  item.set("Notes", std::string(max_item_bytes - 5 - size, 'n'));
-  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(std::move(item), done); }));
-  price_change(store, "s", "8", "evt-1");
-  auto outcomes = handler.wait(1);
-  ASSERT_EQ(outcomes.size(), 1u);
-  EXPECT_EQ(outcomes[0].second, "error: Item size exceeds the 400 KB limit");
-  auto pending = *store.pending_events(10);  // already: the same transaction gave it back
-  ASSERT_EQ(pending.size(), 1u);
-  EXPECT_EQ(pending[0].event_id, "evt-1");
-  store.handle_locally(nullptr);
+  auto bare = change_price(item, *decimal::parse("8"), "t0", "evt-1");
+  ASSERT_TRUE(bare);
+  item.set("Notes", std::string(max_item_bytes - 5 - bare->item_json.size(), 'n'));
+  ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(item, done); }));
+  const std::string before = **store.get("s");
+  auto r = change(store, "s", "8", "evt-1");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().message, "Item size exceeds the 400 KB limit");
+  EXPECT_EQ(**store.get("s"), before);
+  EXPECT_TRUE(store.events_after(0, 10)->empty());
 }
 
 // ---- durability: which commits wait for the disk ------------------------------------------
@@ -407,26 +357,18 @@ TEST(SqliteDurability, AWriteIsOnTheDiskBeforeItIsAcknowledged) {
             before);
 }
 
-// The local handler's writes share the price change's commit, and so its sync.
-TEST(SqliteDurability, TheLocalHandlersWriteIsOnTheDiskWithItsPriceChange) {
+// A change handled in its write is on the disk, metadata and both events, when acknowledged.
+TEST(SqliteDurability, AHandledPriceChangeIsOnTheDiskWhenAcknowledged) {
   counting_vfs vfs;
-  recording_handler handler;
-  sqlite::sqlite_store store({(scratch_dir() / "durable-local.db").string()});
-  store.handle_locally(&handler);
+  sqlite::sqlite_store store(handling(scratch_dir() / "durable-local.db"));
   ASSERT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"s","Movie":"M","Price":10})"), done); }));
   const int before = vfs.wal_syncs();
-  std::size_t told_at_ack = 0;
   const int at_ack = syncs_at_ack<update_outcome>(vfs, [&](auto done) {
-    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"},
-                 [&, done](result<update_outcome> r) {
-                   told_at_ack = handler.told();
-                   done(std::move(r));
-                 });
+    store.update({{"s", "Price", json::value(*decimal::parse("8")), true}, "t0", "evt-1"}, std::move(done));
   });
-  EXPECT_GT(at_ack, before);  // on the disk when acknowledged
-  EXPECT_EQ(told_at_ack, 1u);  // and handled by then: in the same commit
+  EXPECT_GT(at_ack, before);
   EXPECT_NE((**store.get("s")).find("DiscountPercentage"), std::string::npos);
-  store.handle_locally(nullptr);
+  EXPECT_EQ(store.events_after(0, 10)->size(), 2u);
 }
 
 }  // namespace

@@ -34,16 +34,20 @@ class TicketStoreContract : public ::testing::Test {
   result<json::object> remove(std::string seat) {
     return wait_for<json::object>([&](auto done) { store->remove(std::move(seat), done); });
   }
-  result<metadata_outcome> metadata(std::string seat, std::string_view new_price, std::string id) {
+  // A PriceChangeInitiated as the bus delivers it: with its eventId (`identified`), or without
+  // (the original service's), `id` then standing in.
+  result<price_change_outcome> metadata(std::string seat, std::string_view new_price, std::string id,
+                                        std::string_view old_price = "15.99", bool identified = true) {
     price_change_event e;
     e.event_id = std::move(id);
+    e.identified = identified;
     e.seat = std::move(seat);
-    e.old_price = *decimal::parse("15.99");
+    e.old_price = *decimal::parse(old_price);
     e.new_price = *decimal::parse(new_price);
     e.timestamp = "2026-01-01T00:00:00.000Z";
-    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", "processed-" + cmd.event.event_id};
-    cmd.processed_event_id = "processed-" + cmd.event.event_id;
-    return wait_for<metadata_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
+    metadata_command cmd{std::move(e), "2026-01-01T00:00:01.000Z", {}};
+    cmd.processed_event_id = processed_event_id(cmd.event.event_id);
+    return wait_for<price_change_outcome>([&](auto done) { store->apply_price_metadata(std::move(cmd), done); });
   }
   std::string get(std::string_view seat) {
     auto r = store->get(seat);
@@ -96,8 +100,10 @@ TYPED_TEST_P(TicketStoreContract, PriceChangeSetsPreviousPriceAndRecordsItsEvent
   auto r = this->update(this->price("1-A9", "12.99"));
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->event_recorded);
-  EXPECT_EQ(this->get("1-A9"),
-            R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":12.99,"PreviousPrice":15.99,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z"})");
+  const std::string stored =
+      R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":12.99,"PreviousPrice":15.99,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z","LastPriceChangeEventId":"evt-1"})";
+  EXPECT_EQ(this->get("1-A9"), stored);
+  EXPECT_EQ(r->new_item_json, stored);
 }
 
 TYPED_TEST_P(TicketStoreContract, RemoveReturnsTheItemOnce) {
@@ -154,21 +160,54 @@ TYPED_TEST_P(TicketStoreContract, MoviesAreDistinctSortedNonEmptyStrings) {
   EXPECT_EQ(*this->store->movies(), (std::vector<std::string>{"Dune", "Zodiac"}));
 }
 
-TYPED_TEST_P(TicketStoreContract, PriceMetadataIsAppliedOnceAndOnlyToTheCurrentPrice) {
+TYPED_TEST_P(TicketStoreContract, PriceMetadataIsAppliedOnceAndOnlyForTheLatestChange) {
   ASSERT_TRUE(this->create(R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":15.99})"));
-  ASSERT_TRUE(this->update(this->price("1-A9", "12.99")));
+  ASSERT_TRUE(this->update(this->price("1-A9", "12.99"), "e1"));
   auto applied = this->metadata("1-A9", "12.99", "e1");
   ASSERT_TRUE(applied);
-  EXPECT_EQ(*applied, metadata_outcome::applied);
+  EXPECT_EQ(*applied, price_change_outcome::applied);
   std::string after_first = this->get("1-A9");
-  EXPECT_NE(after_first.find(R"("DiscountPercentage":18.76,"IsDiscounted":true)"), std::string::npos) << after_first;
+  EXPECT_NE(after_first.find(R"("LastPriceChangeEventId":"e1","DiscountPercentage":18.76,"IsDiscounted":true)"),
+            std::string::npos)
+      << after_first;
 
-  EXPECT_EQ(*this->metadata("1-A9", "12.99", "e1"), metadata_outcome::duplicate);
+  EXPECT_EQ(*this->metadata("1-A9", "12.99", "e1"), price_change_outcome::duplicate);
   EXPECT_EQ(this->get("1-A9"), after_first);
-  EXPECT_EQ(*this->metadata("1-A9", "11", "e2"), metadata_outcome::stale);
+  EXPECT_EQ(*this->metadata("1-A9", "12.99", "e2"), price_change_outcome::stale);  // same price, not its change
+  EXPECT_EQ(*this->metadata("1-A9", "11", "e3"), price_change_outcome::stale);
   EXPECT_EQ(this->get("1-A9"), after_first);
-  EXPECT_EQ(*this->metadata("gone", "11", "e3"), metadata_outcome::missing);
+  EXPECT_EQ(*this->metadata("gone", "11", "e4"), price_change_outcome::missing);
   EXPECT_EQ(this->get("gone"), "<none>");
+}
+
+// The issue's ABA: 10 -> 8 -> 12 -> 8, the first change's event delivered last. Its newPrice is
+// the ticket's Price again, but it is not the ticket's latest change: nothing changes.
+TYPED_TEST_P(TicketStoreContract, LateEventOfAnEarlierChangeToTheSamePriceIsStale) {
+  ASSERT_TRUE(this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})"));
+  ASSERT_TRUE(this->update(this->price("s", "8"), "c1"));
+  ASSERT_TRUE(this->update(this->price("s", "12"), "c2"));
+  EXPECT_EQ(*this->metadata("s", "12", "c2", "8"), price_change_outcome::applied);
+  ASSERT_TRUE(this->update(this->price("s", "8"), "c3"));
+  EXPECT_EQ(*this->metadata("s", "8", "c3", "12"), price_change_outcome::applied);
+  const std::string latest = this->get("s");
+  EXPECT_NE(latest.find(R"("Price":8,"PreviousPrice":12,)"), std::string::npos) << latest;
+  EXPECT_NE(latest.find(R"("DiscountPercentage":33.33,"IsDiscounted":true)"), std::string::npos) << latest;
+
+  EXPECT_EQ(*this->metadata("s", "8", "c1", "10"), price_change_outcome::stale);
+  EXPECT_EQ(*this->metadata("s", "8", "fresh-id", "10", false), price_change_outcome::stale);  // without eventId
+  EXPECT_EQ(this->get("s"), latest);
+}
+
+// A ticket the original service repriced bears no stamp: its events (no eventId) apply by value.
+TYPED_TEST_P(TicketStoreContract, EventWithoutIdAppliesToAnUnstampedTicketAtItsPrice) {
+  ASSERT_TRUE(this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":8})"));
+  EXPECT_EQ(*this->metadata("s", "8", "sns-1", "10", false), price_change_outcome::applied);
+  const std::string applied = this->get("s");
+  EXPECT_NE(applied.find(R"("PreviousPrice":10,"DiscountPercentage":20,"IsDiscounted":true)"), std::string::npos)
+      << applied;
+  EXPECT_EQ(*this->metadata("s", "8", "sns-2", "10", false), price_change_outcome::duplicate);
+  EXPECT_EQ(*this->metadata("s", "9", "sns-3", "8", false), price_change_outcome::stale);
+  EXPECT_EQ(this->get("s"), applied);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(TicketStoreContract, CreateThenGetReturnsCanonicalJson,
@@ -176,7 +215,9 @@ REGISTER_TYPED_TEST_SUITE_P(TicketStoreContract, CreateThenGetReturnsCanonicalJs
                             UpdateOfAnAttributeReturnsOldAndNew, UpdateOfAMissingSeatIsNotFoundAndCreatesNothing,
                             PriceChangeSetsPreviousPriceAndRecordsItsEvent, RemoveReturnsTheItemOnce,
                             ScanPagesInSeatOrderAndSaysWhenMoreRemain, MoviesAreDistinctSortedNonEmptyStrings,
-                            PriceMetadataIsAppliedOnceAndOnlyToTheCurrentPrice);
+                            PriceMetadataIsAppliedOnceAndOnlyForTheLatestChange,
+                            LateEventOfAnEarlierChangeToTheSamePriceIsStale,
+                            EventWithoutIdAppliesToAnUnstampedTicketAtItsPrice);
 
 // Concurrent writes through one store: each conditional write holds against the others.
 template <class Adapter>
