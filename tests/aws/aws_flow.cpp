@@ -59,8 +59,8 @@ void AwsFlow::SetUp() {
   s.table = table_ = "tickets-flow-" + suffix;
   s.events_table = events_table_ = table_ + "-events";
   s.movies_table = movies_table_ = table_ + "-movies";
-  client_ = std::make_shared<dynamodb::dynamodb_client>(s);
-  streams_ = std::make_shared<dynamodb::dynamodb_client>(s, dynamodb::retry_limits{}, dynamodb::attempt_limits,
+  client_ = std::make_shared<dynamodb::dynamodb_client>(s, dynamodb::retry_limits{}, test_limits);
+  streams_ = std::make_shared<dynamodb::dynamodb_client>(s, dynamodb::retry_limits{}, test_limits,
                                                          "DynamoDBStreams_20120810");
   create_tables(*client_, s);
   for (const auto& t : {table_, events_table_, movies_table_}) wait_until_active(*client_, t);

@@ -3,6 +3,7 @@
 // its price, let the handler discount it, read it back, and lose no event on the way.
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -150,6 +151,36 @@ TEST_F(AwsFlowTest, HandlerDiscountsFromTheSnsEnvelopeAndARedeliveryChangesNothi
   EXPECT_TRUE(new_stream_records().empty()) << "a redelivery recorded an event";
   EXPECT_EQ(outbox_rows().size(), rows_before);
   EXPECT_EQ(*ticket(seat), *item);
+}
+
+// Issue 11's ABA on DynamoDB: 10 -> 8, 8 -> 12, 12 -> 8, then the first change's event arrives
+// late. Its newPrice is the Price again, but it is not the ticket's latest change: stale, nothing
+// changed. The latest change's own event still applies.
+TEST_F(AwsFlowTest, ALateEventOfAnEarlierChangeIsStaleEvenWhenItsPriceIsBack) {
+  ASSERT_EQ(api("createTicket", api_event("POST", "/ticket", R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":10})"))
+                .status, 201);
+  for (const std::string price : {"8", "12", "8"}) ASSERT_EQ(api("updateTicket", price_change(price)).status, 200);
+  ASSERT_EQ(relay().status, 0);
+  auto got = receive(3);
+  ASSERT_EQ(got.size(), 3u);
+  std::map<std::string, json::object> by_change;  // "old->new" -> envelope
+  for (const auto& envelope : got) {
+    const json::object e = message_of(envelope);
+    by_change[raw(e, "oldPrice") + "->" + raw(e, "newPrice")] = envelope;
+  }
+  ASSERT_EQ(by_change.size(), 3u);
+  const json::object before = *ticket(seat);
+
+  auto late = invoke("priceChangeEventHandler", sns_event(by_change["10->8"]));
+  EXPECT_EQ(late.status, 0) << late.err;
+  EXPECT_NE(late.out.find(R"("outcome":"stale")"), std::string::npos) << late.out;
+  EXPECT_EQ(*ticket(seat), before);  // PreviousPrice stays 12, no 20% discount
+
+  auto latest = invoke("priceChangeEventHandler", sns_event(by_change["12->8"]));
+  EXPECT_NE(latest.out.find(R"("outcome":"applied")"), std::string::npos) << latest.out;
+  auto item = *ticket(seat);
+  EXPECT_EQ(raw(item, "PreviousPrice"), "12");
+  EXPECT_EQ(raw(item, "DiscountPercentage"), "33.33");
 }
 
 TEST_F(AwsFlowTest, LambdaRetrieveTicketAnswersWithTheDynamoDBItemAndItsMetadata) {

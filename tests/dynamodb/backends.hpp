@@ -101,10 +101,15 @@ aws::settings fresh_tables(const std::shared_ptr<dynamodb::dynamodb_client>& cli
   return s;
 }
 
+// The tests' own reads and setup wait longer than the binary's 2 s attempts: the emulators are
+// slow on a loaded machine, and a test's setup failing says nothing about the code under test.
+inline constexpr aws::http_limits test_limits{std::chrono::milliseconds(5000), std::chrono::milliseconds(30000),
+                                              64 * 1024 * 1024};
+
 // A client for the backend (the tables do not matter to it).
 template <class Backend>
 std::shared_ptr<dynamodb::dynamodb_client> client_for() {
-  return std::make_shared<dynamodb::dynamodb_client>(Backend::settings());
+  return std::make_shared<dynamodb::dynamodb_client>(Backend::settings(), dynamodb::retry_limits{}, test_limits);
 }
 
 }  // namespace tb::test
