@@ -4,7 +4,7 @@ PORT ?= 8080
 DATA_DIR ?= ./data
 JOBS ?= $(shell nproc)
 
-.PHONY: all build run test bench sanitize clean
+.PHONY: all build run test bench sanitize tsan clean
 
 all: build
 
@@ -34,5 +34,13 @@ sanitize:
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
+# The whole suite under ThreadSanitizer (the writer, checkpointer, dispatcher and I/O threads).
+# halt_on_error: a race fails the test that met it.
+tsan:
+	scripts/install-deps.sh test
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTB_SANITIZE=thread -DTB_BENCHMARKS=OFF
+	cmake --build build-tsan -j $(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir build-tsan --output-on-failure -j $(JOBS)
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan

@@ -24,14 +24,6 @@ const http_function* find_http_function(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string_view> function_names() {
-  std::vector<std::string_view> names;
-  for (const auto& f : http_functions) names.push_back(f.name);
-  names.push_back(price_change_function);
-  names.push_back(relay_function);
-  return names;
-}
-
 result<api_request> from_api_gateway(const json::value& event, const http_function& fn) {
   const json::object* e = event.if_object();
   if (!e) return bad_request("the event must be a JSON object");

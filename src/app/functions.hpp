@@ -26,7 +26,6 @@ struct http_function {
 
 // retrieveMovies, retrieveTicket, ...; nullptr for an unknown name or the event handler.
 const http_function* find_http_function(std::string_view name);
-std::vector<std::string_view> function_names();
 
 // An API Gateway (REST, proxy integration) event -> request for the given function's route.
 result<api_request> from_api_gateway(const json::value& event, const http_function& fn);

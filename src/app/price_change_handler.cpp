@@ -4,7 +4,7 @@
 #include <boost/uuid/nil_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 
 namespace tb {
 

@@ -296,14 +296,7 @@ api_response router::list_events(const api_request& req) {
   for (std::size_t i = 0; i < events->size(); ++i) {
     const logged_event& e = (*events)[i];
     if (i) body += ',';
-    body += "{\"seq\":" + std::to_string(e.seq) + ",\"status\":";
-    json::append_quoted(body, e.status);
-    body += ",\"event\":" + e.event_json;
-    if (!e.reason.empty()) {  // why a dead event was parked, or why the last try failed
-      body += ",\"reason\":";
-      json::append_quoted(body, e.reason);
-    }
-    body += '}';
+    append_logged_event(body, e);
     next_after = e.seq;
   }
   body += "],\"nextAfter\":" + std::to_string(next_after) + "}";
@@ -339,8 +332,9 @@ void router::update_ticket(const api_request& req, std::function<void(api_respon
   if (!update) return done(error_response(update.err()));
   json::value client_key = *body->find("updateKey");
   std::string stored_key = update->key;  // "Price" for a price change, whatever case was sent
-  update_command cmd{std::move(*update), iso8601(clock_.now()), {}};
-  if (cmd.update.is_price_change) cmd.event_id = new_event_id();
+  const auto now = clock_.now();
+  update_command cmd{std::move(*update), iso8601(now), {}};
+  if (cmd.update.is_price_change) cmd.event_id = new_event_id(now);
   store_.update(std::move(cmd), [done = std::move(done), client_key = std::move(client_key),
                                  stored_key = std::move(stored_key)](result<update_outcome> r) {
     if (!r) return done(error_response(r.err()));

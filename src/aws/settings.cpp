@@ -113,7 +113,6 @@ result<settings> read_settings(const env_lookup& env) {
   if (auto table = lookup(env, "DYNAMODB_TABLE")) {
     if (!valid_table(*table)) return invalid("DYNAMODB_TABLE", "not a DynamoDB table name: " + *table);
     s.table = std::move(*table);
-    s.dynamodb_configured = true;
   } else {
     s.table = default_table;
   }

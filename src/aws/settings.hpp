@@ -28,7 +28,6 @@ struct settings {
   std::string movies_table;       // DYNAMODB_MOVIES_TABLE, else TABLE-movies: the movie catalog
   std::string topic_arn;          // PRICE_CHANGE_TOPIC_ARN; empty: events stay in the outbox
   std::string ca_bundle;          // AWS_CA_BUNDLE: the CA certificates file; empty: libcurl's default
-  bool dynamodb_configured = false;  // DYNAMODB_TABLE is set: invoke uses DynamoDB, not --data-dir
 };
 
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "aws/http_client.hpp"
 #include "dynamodb/dynamodb_store.hpp"
 #include "dynamodb/stream_relay.hpp"

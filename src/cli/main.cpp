@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "app/functions.hpp"
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "cli/backend.hpp"
 #include "http/server.hpp"
 #include "lambda/runtime.hpp"
@@ -228,12 +228,8 @@ int events(const config& c) {
     auto page = store.events_after(after, 1000);
     if (!page) throw std::runtime_error(page.err().message);
     for (const auto& e : *page) {
-      std::string line = "{\"seq\":" + std::to_string(e.seq) + ",\"status\":\"" + e.status + "\"";
-      if (!e.reason.empty()) {
-        line += ",\"reason\":";
-        json::append_quoted(line, e.reason);
-      }
-      line += ",\"event\":" + e.event_json + "}";
+      std::string line;
+      append_logged_event(line, e);
       std::cout << line << "\n";
       after = e.seq;
     }

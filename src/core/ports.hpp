@@ -98,6 +98,10 @@ struct logged_event {
   std::string reason;  // why a dead event was parked
 };
 
+// One event of the log as GET /events and `ticket-booking events` print it:
+// {"seq":N,"status":"...","event":{...}[,"reason":"..."]}.
+void append_logged_event(std::string& out, const logged_event& e);
+
 class event_log {
  public:
   virtual ~event_log() = default;
@@ -134,7 +138,7 @@ class system_clock final : public clock {
 
 // "2026-11-28T02:09:22.123Z"
 std::string iso8601(std::chrono::system_clock::time_point t);
-// A time-ordered (version 7) UUID.
-std::string new_event_id();
+// A time-ordered (version 7) UUID of `now` (the caller's clock).
+std::string new_event_id(std::chrono::system_clock::time_point now);
 
 }  // namespace tb

@@ -131,6 +131,9 @@ boost::json::object catalog_update(const std::string& table, const std::string& 
             {"ExpressionAttributeValues", {{":delta", N(delta)}}}}}};
 }
 
+// A ClientRequestToken for a write that has no id of its own: unique per request, not data.
+std::string request_token() { return new_event_id(std::chrono::system_clock::now()); }
+
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
 template <class F>
 auto guarded(F&& f) -> decltype(f()) {
@@ -246,7 +249,7 @@ result<void> dynamodb_store::create_ticket(const json::object& item) {
          {"ExpressionAttributeNames", {{"#seat", seat_key}}},
          {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}}}}};
   if (auto movie = movie_of(item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, 1));
-  auto r = transact(std::move(items), new_event_id());
+  auto r = transact(std::move(items), request_token());
   if (r) return ok;
   if (!failed_condition(r.err(), 0)) return write_error(r.err());
   // The seat is taken. After an attempt that got no answer, by this very item: that attempt landed.
@@ -273,7 +276,7 @@ result<json::object> dynamodb_store::remove_ticket(const std::string& seat) {
     del.erase("UpdateExpression");
     boost::json::array items{{{"Delete", std::move(del)}}};
     if (auto movie = movie_of(old_item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, -1));
-    auto r = transact(std::move(items), new_event_id());
+    auto r = transact(std::move(items), request_token());
     if (r) return std::move(**read_item);
     if (!failed_condition(r.err(), 0)) return r.err().to_error();
     // Gone: after an attempt that got no answer, deleted by it. Else someone else's delete.
@@ -336,7 +339,7 @@ result<update_outcome> dynamodb_store::set_movie(const update_command& cmd) {
       if (old_movie) items.emplace_back(catalog_update(opts_.movies_table, *old_movie, -1));
       if (new_movie) items.emplace_back(catalog_update(opts_.movies_table, *new_movie, 1));
     }
-    auto r = transact(std::move(items), new_event_id());
+    auto r = transact(std::move(items), request_token());
     if (r) return out;
     if (!failed_condition(r.err(), 0)) return write_error(r.err());
     auto stored = item_of(r.err(), 0);

@@ -2,7 +2,7 @@
 
 #include <boost/json/value.hpp>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 
 namespace tb::dynamodb {
 namespace {

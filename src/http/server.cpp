@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 
 namespace tb::http {
 namespace {

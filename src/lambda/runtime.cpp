@@ -7,7 +7,7 @@
 #include <exception>
 #include <optional>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 #include "core/json.hpp"
 
 namespace tb::lambda {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <unordered_set>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 
 namespace tb::sqlite {
 namespace {
@@ -86,8 +86,11 @@ void outbox_dispatcher::loop() {
     sys_clock::time_point next_due = sys_clock::now() + opts_.idle_poll;
     if (round(next_due) > 0) continue;  // there may be more behind this batch
     std::unique_lock lock(mutex_);
-    if (!cv_.wait_until(lock, std::min(next_due, sys_clock::now() + opts_.idle_poll),
-                        [&] { return stopping_ || woken_; })) {
+    // next_due is a wall-clock time (retries are stored as such); the wait itself is measured
+    // on the steady clock, so a clock step neither stalls nor hurries the bus.
+    const auto wait = std::clamp<sys_clock::duration>(next_due - sys_clock::now(), sys_clock::duration::zero(),
+                                                      opts_.idle_poll);
+    if (!cv_.wait_for(lock, wait, [&] { return stopping_ || woken_; })) {
       std::lock_guard busy(busy_mutex_);
       rescan_from_ = 0;  // nothing new for a while, or a retry is due: read the whole outbox
     }

@@ -67,7 +67,6 @@ aws::settings moto_server::settings() const {
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
   s.movies_table = "ticket-booking-movies";
-  s.dynamodb_configured = true;
   return s;
 }
 

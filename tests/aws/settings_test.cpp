@@ -36,7 +36,6 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(s->events_table, "ticket-booking-events");
   EXPECT_EQ(s->movies_table, "ticket-booking-movies");
   EXPECT_EQ(s->topic_arn, "");
-  EXPECT_FALSE(s->dynamodb_configured);
 }
 
 TEST(Settings, EverythingSet) {
@@ -60,7 +59,6 @@ TEST(Settings, EverythingSet) {
   EXPECT_EQ(s->events_table, "outbox");
   EXPECT_EQ(s->movies_table, "catalog");
   EXPECT_EQ(s->topic_arn, "arn:aws:sns:eu-west-3:123456789012:price-changes");
-  EXPECT_TRUE(s->dynamodb_configured);
 }
 
 TEST(Settings, RegionPrecedence) {

@@ -61,7 +61,6 @@ aws::settings dynalite::settings() const {
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
   s.movies_table = "ticket-booking-movies";
-  s.dynamodb_configured = true;
   return s;
 }
 

@@ -593,6 +593,9 @@ TEST(EventsCommand, PrintsOneJsonLinePerEventInOrderWhileRunningAndAfterStop) {
   EXPECT_EQ(running.status, 0) << running.err;
   for (const auto& line : lines_of(running.out)) EXPECT_NO_THROW(object_of(line)) << line;
   expect_same_events(parse_cli_events(running.out), http);
+  // Byte for byte the entries of GET /events, in the same field order.
+  const std::string listed = get(server->port(), "/events").body;
+  for (const auto& line : lines_of(running.out)) EXPECT_NE(listed.find(line), std::string::npos) << line;
 
   auto after = run_cli({"events", "--after", "2", "--data-dir", data.string()});
   EXPECT_EQ(after.status, 0) << after.err;

@@ -217,6 +217,24 @@ TEST(SqliteStore, DataSurvivesReopening) {
   EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
 }
 
+// A completion that throws on the writer thread: logged, told once more of a failure (so its
+// request can still be answered), and the writer goes on with the next writes.
+TEST(SqliteStore, ACompletionThatThrowsFailsItsRequestAndNotTheWriter) {
+  sqlite::sqlite_store store({(scratch_dir() / "throwing.db").string()});
+  std::promise<std::string> second_call;
+  int calls = 0;
+  store.create(obj(R"({"Theatre-Seat":"s","Movie":"M"})"), [&](result<void> r) {
+    if (++calls == 1) throw std::runtime_error("bug in a completion");
+    second_call.set_value(r ? "ok" : r.err().message);
+  });
+  auto told = second_call.get_future();
+  ASSERT_EQ(told.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(told.get(), "completion failed: bug in a completion");
+  // The write itself committed, and the writer still takes writes.
+  EXPECT_TRUE(*store.get("s"));
+  EXPECT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"t","Movie":"M"})"), done); }));
+}
+
 // ---- the local path: price changes handled in their own write ---------------------------
 
 namespace {

@@ -1,4 +1,6 @@
 // Structured logs: one JSON object per line on stderr, written whole so threads never interleave.
+// The ground floor: any room may log (adapters, the app, the command line) without depending on
+// the app; it needs only the core's JSON quoting and time format.
 #pragma once
 
 #include <string>
