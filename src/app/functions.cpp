@@ -95,7 +95,9 @@ result<std::vector<sns_message>> sns_messages(const json::value& event) {
   return out;
 }
 
-bool is_function(std::string_view name) { return find_http_function(name) || name == price_change_function; }
+bool is_function(std::string_view name) {
+  return find_http_function(name) || name == price_change_function || name == relay_function;
+}
 
 namespace {
 
@@ -128,7 +130,7 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
 }  // namespace
 
 result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
-                                  event_handler& handler) {
+                                  event_handler& handler, const stream_relay& relay) {
   if (const http_function* fn = find_http_function(name)) {
     // On Lambda the request id is API Gateway's (requestContext.requestId): the lines logged while
     // the request is routed carry it, and the answer echoes it, as serve does with its own.
@@ -141,6 +143,18 @@ result<function_run> run_function(std::string_view name, const json::value& even
     api_response res = req ? routes.handle_sync(std::move(*req)) : error_response(req.err());
     function_run run;
     run.output = to_api_gateway(res, request_id);
+    return run;
+  }
+  if (name == relay_function) {
+    auto answer = relay(event);
+    if (!answer) return answer.err();
+    function_run run;
+    const json::value* failures = answer->if_object() ? answer->if_object()->find("batchItemFailures") : nullptr;
+    if (failures && failures->if_array() && !failures->if_array()->empty()) {
+      run.failed = failures->if_array()->size();
+      run.failure = "records left for Lambda to retry";
+    }
+    run.output = std::move(*answer);
     return run;
   }
   if (name != price_change_function) return bad_request("unknown function " + std::string(name));

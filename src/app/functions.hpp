@@ -1,7 +1,9 @@
-// The seven Lambda functions of the original service, and the codecs between their AWS event
-// shapes (API Gateway proxy, SNS) and the router's transport-neutral request and response.
+// The seven Lambda functions of the original service, the eighth that relays the outbox's stream
+// to SNS, and the codecs between their AWS event shapes (API Gateway proxy, SNS, DynamoDB
+// Streams) and the router's transport-neutral request and response.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,7 @@
 namespace tb {
 
 inline constexpr std::string_view price_change_function = "priceChangeEventHandler";
+inline constexpr std::string_view relay_function = "publishPriceChangeEvents";
 
 struct http_function {
   std::string_view name;
@@ -37,7 +40,7 @@ struct sns_message {
 // Records[].Sns.Message of an SNS event; a Message given as an object is taken as its JSON text.
 result<std::vector<sns_message>> sns_messages(const json::value& event);
 
-// Any of the seven names.
+// Any of the eight names.
 bool is_function(std::string_view name);
 
 // One function run on one event: the path `invoke` and the Lambda runtime share.
@@ -52,9 +55,14 @@ struct function_run {
   std::string failure;  // the first such failure's reason
 };
 
+// publishPriceChangeEvents' work, which only the DynamoDB backend has: a DynamoDB Streams event ->
+// {"batchItemFailures": [...]}; bad_request when the event is not one.
+using stream_relay = std::function<result<json::value>(const json::value& event)>;
+
 // An HTTP function answers every event with a proxy response (a malformed one gets a 400). The
-// event handler's event must be SNS shaped: bad_request otherwise, as for an unknown name.
+// event handler's event must be SNS shaped, the relay's a stream's: bad_request otherwise, as for
+// an unknown name. The relay's unpublished records count as failed, its answer is the output.
 result<function_run> run_function(std::string_view name, const json::value& event, router& routes,
-                                  event_handler& handler);
+                                  event_handler& handler, const stream_relay& relay);
 
 }  // namespace tb

@@ -205,6 +205,7 @@ api_response router::list_tickets(const api_request& req) {
     limit = parse_count(*l, 1, max_page_limit);
     if (!limit) return error_response(bad_request("limit must be a whole number from 1 to 1000"));
   }
+  if (!limit) limit = store_.listing_page();
   std::string after;
   if (const std::string* c = req.query_param("cursor")) {
     auto seat = read_cursor(*c);

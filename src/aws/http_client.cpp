@@ -34,7 +34,16 @@ struct transfer {
   http_response response;
   std::size_t max_bytes = 0;
   bool too_big = false;
+  std::string request_line_start;  // "POST "
+  int request_lines = 0;           // times the request went out
 };
+
+// Counts the request's sends: each starts with its request line.
+int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  auto& t = *static_cast<transfer*>(user);
+  if (type == CURLINFO_HEADER_OUT && std::string_view(data, size).starts_with(t.request_line_start)) ++t.request_lines;
+  return 0;
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto& t = *static_cast<transfer*>(user);
@@ -126,6 +135,14 @@ http_client::~http_client() {
 }
 
 result<http_response> http_client::send(const http_request& req) {
+  // The attempt's timeout, cut short by the call's deadline.
+  auto timeout = impl_->limits.total_timeout;
+  if (req.deadline != std::chrono::steady_clock::time_point::max()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(req.deadline -
+                                                                            std::chrono::steady_clock::now());
+    if (left.count() <= 0) return error{errc::unavailable, req.method + " " + req.url + ": the deadline passed"};
+    timeout = std::min(timeout, left);
+  }
   CURL* h = impl_->acquire();
   if (h == nullptr) return error{errc::unavailable, "curl_easy_init failed"};
   // Reset forgets the last request's options but keeps the handle's live connections.
@@ -153,8 +170,9 @@ result<http_response> http_client::send(const http_request& req) {
   // No signals: the timeouts must not use SIGALRM in a multi-threaded process.
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   if (!impl_->ca_bundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, impl_->ca_bundle.c_str());
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(impl_->limits.connect_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(impl_->limits.total_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(impl_->limits.connect_timeout, timeout).count()));
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(impl_->limits.max_response_bytes));
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, reason);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.list);
@@ -162,6 +180,11 @@ result<http_response> http_client::send(const http_request& req) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+  // Only to see each time the request goes out (curl resends on its own; see http_response).
+  t.request_line_start = req.method + " ";
+  curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+  curl_easy_setopt(h, CURLOPT_DEBUGDATA, &t);
 
   if (req.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
@@ -176,6 +199,7 @@ result<http_response> http_client::send(const http_request& req) {
   const CURLcode rc = curl_easy_perform(h);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  t.response.resent = t.request_lines > 1;
   // The handle outlives this call: it must not keep pointers to our buffers and headers.
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);

@@ -20,12 +20,18 @@ struct http_request {
   std::string url;  // absolute: scheme, host, optional port, path, optional query
   header_list headers;
   std::string body;
+  // The call's own deadline (an invocation's budget): the attempt ends by then whatever its
+  // timeout, and one that starts after it fails at once.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct http_response {
   int status = 0;
   header_list headers;  // names lower-cased
   std::string body;
+  // curl sent the request more than once: when a kept connection dies with no answer, curl sends
+  // it again on a new one by itself, so a request that changes something may have landed twice.
+  bool resent = false;
 
   // The first header of that (lower-case) name; empty when absent.
   std::string_view header(std::string_view name) const;

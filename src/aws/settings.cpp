@@ -124,6 +124,14 @@ result<settings> read_settings(const env_lookup& env) {
     s.events_table = s.table + "-events";
     if (!valid_table(s.events_table)) return invalid("DYNAMODB_TABLE", "too long to name its events table");
   }
+  if (auto movies = lookup(env, "DYNAMODB_MOVIES_TABLE")) {
+    if (!valid_table(*movies))
+      return invalid("DYNAMODB_MOVIES_TABLE", "not a DynamoDB table name: " + *movies);
+    s.movies_table = std::move(*movies);
+  } else {
+    s.movies_table = s.table + "-movies";
+    if (!valid_table(s.movies_table)) return invalid("DYNAMODB_TABLE", "too long to name its movies table");
+  }
 
   if (auto arn = lookup(env, "PRICE_CHANGE_TOPIC_ARN")) {
     if (!valid_topic_arn(*arn)) return invalid("PRICE_CHANGE_TOPIC_ARN", "not an SNS topic ARN: " + *arn);

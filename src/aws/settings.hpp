@@ -25,6 +25,7 @@ struct settings {
   std::string sns_endpoint;       // AWS_ENDPOINT_URL_SNS, else AWS_ENDPOINT_URL, else https://sns.REGION.amazonaws.com
   std::string table;              // DYNAMODB_TABLE, else ticket-booking
   std::string events_table;       // DYNAMODB_EVENTS_TABLE, else TABLE-events: the outbox on AWS
+  std::string movies_table;       // DYNAMODB_MOVIES_TABLE, else TABLE-movies: the movie catalog
   std::string topic_arn;          // PRICE_CHANGE_TOPIC_ARN; empty: events stay in the outbox
   std::string ca_bundle;          // AWS_CA_BUNDLE: the CA certificates file; empty: libcurl's default
 };

@@ -1,72 +1,52 @@
 #include "cli/backend.hpp"
 
-#include <chrono>
 #include <utility>
 
 #include "log/log.hpp"
 #include "aws/http_client.hpp"
-#include "dynamodb/dynamodb_outbox.hpp"
 #include "dynamodb/dynamodb_store.hpp"
+#include "dynamodb/stream_relay.hpp"
 #include "sns/sns_publisher.hpp"
 
 namespace tb {
 namespace {
 
-// Events an invocation's own publish missed (SNS down, a frozen or killed container) wait in the
-// outbox; every so often an invocation also relays a few of those, oldest first.
-constexpr std::chrono::seconds sweep_interval{60};
-constexpr std::size_t sweep_limit = 25;
-
-// DynamoDB for the tickets and the outbox, SNS for the events. Each function run publishes the
-// events it recorded before it answers: Lambda may freeze the process right after.
+// DynamoDB for the tickets, the outbox and the movie catalog; SNS for the events, published by
+// publishPriceChangeEvents from the outbox's stream (never by the other functions, so nothing
+// waits on traffic and no answer waits on SNS).
 class aws_service final : public backend {
  public:
   explicit aws_service(const aws::settings& s)
       : client_(std::make_shared<dynamodb::dynamodb_client>(s)),
-        store_(client_, {s.table, s.events_table}),
-        outbox_(client_, s.events_table, s.table),
-        http_({}, s.ca_bundle) {
+        store_(client_, {s.table, s.events_table, s.movies_table}),
+        http_(dynamodb::attempt_limits, s.ca_bundle) {
     if (!s.topic_arn.empty()) sns_.emplace(http_, s);
   }
 
   router& routes() override { return router_; }
   event_handler& events() override { return handler_; }
+  void deliver_recorded() override {}
+  void set_deadline(const deadline& d) override {
+    const auto at = d.bounded() ? std::optional(d.at) : std::nullopt;
+    client_->set_deadline(at);
+    if (sns_) sns_->set_deadline(at);
+  }
 
-  void deliver_recorded() override {
-    auto ids = store_.take_recorded();
-    if (!sns_) {
-      if (!ids.empty())
-        log_line("warn", "events stay in the outbox: PRICE_CHANGE_TOPIC_ARN is not set",
-                 {{"events", std::to_string(ids.size())}});
-      return;
-    }
-    for (const auto& id : ids) report(outbox_.relay_one(id, *sns_), id);
-    const auto now = std::chrono::steady_clock::now();
-    if (last_sweep_ && now - *last_sweep_ < sweep_interval) return;
-    last_sweep_ = now;
-    report(outbox_.relay(*sns_, sweep_limit), "");
+  result<json::value> relay(const json::value& event) override {
+    if (!sns_) return bad_request("publishPriceChangeEvents needs PRICE_CHANGE_TOPIC_ARN");
+    auto records = dynamodb::stream_records(event);
+    if (!records) return records.err();
+    return dynamodb::relay_batch(*records, *sns_);
   }
 
  private:
-  static void report(const result<dynamodb::relay_report>& r, const std::string& event_id) {
-    if (!r) {
-      log_line("warn", "outbox relay failed", {{"eventId", event_id}, {"reason", r.err().message}});
-      return;
-    }
-    if (r->retried + r->dead > 0)
-      log_line("warn", "outbox relay left events",
-               {{"eventId", event_id}, {"retried", std::to_string(r->retried)}, {"dead", std::to_string(r->dead)}});
-  }
-
   system_clock clock_;
   std::shared_ptr<dynamodb::dynamodb_client> client_;
   dynamodb::dynamodb_store store_;
-  dynamodb::dynamodb_outbox outbox_;
   price_change_handler handler_{store_, clock_};
   aws::http_client http_;
   std::optional<sns::sns_publisher> sns_;
   router router_{store_, nullptr, clock_};
-  std::optional<std::chrono::steady_clock::time_point> last_sweep_;
 };
 
 // The data dir, made when missing: the store makes only its file.

@@ -35,6 +35,8 @@ class backend {
   // The time budget of the function runs that follow (on Lambda, the invocation's): each call to
   // AWS takes at most its per-attempt timeout and never runs past it. Unbounded until set.
   virtual void set_deadline(const deadline&) {}
+  // publishPriceChangeEvents (see app/functions.hpp): on DynamoDB only.
+  virtual result<json::value> relay(const json::value& event) = 0;
 };
 
 // The store, the handler and the local bus, wired together; `serve` uses it as it is.
@@ -52,6 +54,9 @@ struct local_service final : backend {
   router& routes() override { return router_; }
   event_handler& events() override { return handler; }
   void deliver_recorded() override { bus.run_once(); }
+  result<json::value> relay(const json::value&) override {
+    return bad_request("publishPriceChangeEvents relays the DynamoDB outbox's stream: set DYNAMODB_TABLE");
+  }
 };
 
 std::unique_ptr<backend> make_backend(const backend_config& c);

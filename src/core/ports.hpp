@@ -64,10 +64,14 @@ class ticket_store {
 
   // The item's JSON text; null when there is no such ticket. The text is shared: never modified.
   virtual result<item_text> get(std::string_view seat) = 0;
-  // Visits the items with seat > after in byte order, at most limit of them. Returns the last
-  // visited seat when more items follow it, nullopt when the scan reached the end.
+  // Visits the items after `after` (the seat the previous page ended at; empty: from the start),
+  // at most limit of them: in seat byte order, or in the store's own order when it has
+  // listing_page. Returns the seat to continue after when more items follow, nullopt at the end.
   virtual result<std::optional<std::string>> scan(std::string_view after, std::size_t limit,
                                                   const item_visitor& visit) = 0;
+  // A store whose listings come a page at a time in its own order (DynamoDB's Scan) answers an
+  // unpaged listing with one page of at most this many items; nullopt: every item at once.
+  virtual std::optional<std::size_t> listing_page() const { return std::nullopt; }
   virtual result<std::vector<std::string>> movies() = 0;
   virtual result<void> ping() = 0;
   // Changes whenever anything in the store may have changed; nullopt when the store cannot tell

@@ -83,8 +83,14 @@ error call_error::to_error() const {
           "Store failure: " + (type.empty() ? std::string("DynamoDB") : type) + ": " + message};
 }
 
-dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, aws::http_limits http)
-    : url_(s.dynamodb_endpoint),
+write_state state_of(const call_error& e) {
+  return e.http_status >= 400 && e.http_status < 500 ? write_state::refused : write_state::unknown;
+}
+
+dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, aws::http_limits http,
+                                 std::string api)
+    : api_(std::move(api)),
+      url_(s.dynamodb_endpoint),
       signer_(s.credentials, s.region, "dynamodb"),
       retries_(retries),
       http_(http, s.ca_bundle) {
@@ -93,17 +99,27 @@ dynamodb_client::dynamodb_client(const aws::settings& s, retry_limits retries, a
   if (url_.find('/', scheme == std::string::npos ? 0 : scheme + 3) == std::string::npos) url_ += '/';
 }
 
-call_result dynamodb_client::attempt(std::string_view op, const std::string& body) {
+void dynamodb_client::set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  deadline_ = deadline.value_or(std::chrono::steady_clock::time_point::max()).time_since_epoch().count();
+}
+
+call_result dynamodb_client::attempt(std::string_view op, const std::string& body,
+                                     std::chrono::steady_clock::time_point deadline) {
   try {
     aws::http_request req;
     req.url = url_;
     req.headers = {{"Content-Type", "application/x-amz-json-1.0"},
-                   {"X-Amz-Target", "DynamoDB_20120810." + std::string(op)}};
+                   {"X-Amz-Target", api_ + "." + std::string(op)}};
     req.body = body;
+    req.deadline = deadline;
     signer_.sign(req, std::chrono::system_clock::now());
     auto resp = http_.send(req);
     if (!resp) return call_error{"", resp.err().message, 0, {}, {}};
-    if (resp->status != 200) return error_from(resp->status, resp->body);
+    if (resp->status != 200) {
+      call_error e = error_from(resp->status, resp->body);
+      e.earlier_attempt_unknown = resp->resent;  // curl may have sent it before, unanswered
+      return e;
+    }
     boost::system::error_code ec;
     boost::json::parse_options opts;
     opts.max_depth = max_response_depth;
@@ -124,12 +140,20 @@ call_result dynamodb_client::call(std::string_view op, const boost::json::object
     return call_error{"", std::string("client failure: ") + e.what(), 0, {}, {}};
   }
   thread_local std::minstd_rand jitter{std::random_device{}()};
+  const std::chrono::steady_clock::time_point deadline{std::chrono::steady_clock::duration(deadline_.load())};
+  bool unknown = false;
   for (int attempt_no = 1;; ++attempt_no) {
-    auto r = attempt(op, body);
-    if (r || attempt_no >= retries_.max_attempts || !retryable(r.err())) return r;
+    auto r = attempt(op, body, deadline);
+    if (r) return r;
+    call_error e = r.err();
+    e.earlier_attempt_unknown = e.earlier_attempt_unknown || unknown;
+    unknown = unknown || state_of(e) == write_state::unknown;
+    if (attempt_no >= retries_.max_attempts || !retryable(e)) return e;
     auto cap = std::min(retries_.max_backoff, retries_.base_backoff * (1 << std::min(attempt_no - 1, 16)));
     std::uniform_int_distribution<long long> wait(0, cap.count());
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait(jitter)));
+    const auto pause = std::chrono::milliseconds(wait(jitter));
+    if (deadline - std::chrono::steady_clock::now() <= pause) return e;  // no time left for another try
+    std::this_thread::sleep_for(pause);
   }
 }
 

@@ -6,7 +6,9 @@
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
+#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,10 @@ struct call_error {
   int http_status = 0;  // 0: no response
   std::vector<cancellation_reason> cancellation_reasons;
   boost::json::object item;  // ConditionalCheckFailed with ReturnValuesOnConditionCheckFailure ALL_OLD
+  // An earlier attempt of this call got no answer (a transport failure or a 5xx, or curl's own
+  // resend on a new connection): it may have landed, so a failed condition now may be this
+  // call's own write.
+  bool earlier_attempt_unknown = false;
 
   bool is(std::string_view t) const { return type == t; }
   // As the core reports a store failure.
@@ -60,6 +66,10 @@ class call_result {
   bool ok_ = false;
 };
 
+// Whether a write failed for sure (a 4xx is an answer) or may have landed (no answer, or a 5xx).
+enum class write_state { refused, unknown };
+write_state state_of(const call_error& e);
+
 struct retry_limits {
   // Attempts of one call, the first included: throttling, 5xx and transport failures only.
   int max_attempts = 4;
@@ -68,16 +78,29 @@ struct retry_limits {
   std::chrono::milliseconds max_backoff{1000};
 };
 
+// One attempt's limits: a DynamoDB call answers in milliseconds, so an attempt that takes longer
+// is retried rather than waited for (the invocation's deadline bounds the whole call).
+inline constexpr aws::http_limits attempt_limits{std::chrono::milliseconds(1000), std::chrono::milliseconds(2000),
+                                                 16 * 1024 * 1024};
+
 class dynamodb_client {
  public:
-  explicit dynamodb_client(const aws::settings& s, retry_limits retries = {}, aws::http_limits http = {});
+  // api: the X-Amz-Target prefix; DynamoDB Streams is "DynamoDBStreams_20120810".
+  explicit dynamodb_client(const aws::settings& s, retry_limits retries = {}, aws::http_limits http = attempt_limits,
+                           std::string api = "DynamoDB_20120810");
 
   // POSTs `request` as operation `op` ("PutItem", ...). Never throws. Safe from several threads.
+  // Attempts and retries stop at the deadline when one is set.
   call_result call(std::string_view op, const boost::json::object& request);
 
- private:
-  call_result attempt(std::string_view op, const std::string& body);
+  // The budget of every call from now on (an invocation's deadline); nullopt: none.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline);
 
+ private:
+  call_result attempt(std::string_view op, const std::string& body, std::chrono::steady_clock::time_point deadline);
+
+  std::string api_;
+  std::atomic<std::chrono::steady_clock::rep> deadline_{std::chrono::steady_clock::time_point::max().time_since_epoch().count()};
   std::string url_;
   aws::sigv4_signer signer_;
   retry_limits retries_;

@@ -1,14 +1,17 @@
 #include "dynamodb/dynamodb_store.hpp"
 
 #include <algorithm>
-#include <set>
+#include <chrono>
 #include <utility>
 
-#include "log/log.hpp"
 #include "dynamodb/attribute_value.hpp"
+#include "dynamodb/outbox_table.hpp"
 
 namespace tb::dynamodb {
 namespace {
+
+constexpr std::string_view condition_failed = "ConditionalCheckFailed";
+constexpr std::string_view catalog_count = "tickets";
 
 // The seat first, as the ticket was created; DynamoDB does not promise its attributes' order.
 result<json::object> ticket_from(const boost::json::object& wire) {
@@ -29,39 +32,79 @@ error write_error(const call_error& e) {
   return e.to_error();
 }
 
+// Whether item `i` of a cancelled transaction failed its condition.
+bool failed_condition(const call_error& e, std::size_t i) {
+  return e.is(transaction_canceled) && i < e.cancellation_reasons.size() &&
+         e.cancellation_reasons[i].code == condition_failed;
+}
+
+// The item of a failed condition (ALL_OLD), nullopt when there was none.
+std::optional<json::object> item_of(const call_error& e, std::size_t i) {
+  const auto& wire = e.cancellation_reasons[i].item;
+  if (wire.empty()) return std::nullopt;
+  auto item = ticket_from(wire);
+  return item ? std::optional<json::object>(std::move(*item)) : std::nullopt;
+}
+
+bool same_item(const json::object& a, const json::object& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, v] : a) {
+    const json::value* other = b.find(k);
+    if (!other || !(*other == v)) return false;
+  }
+  return true;
+}
+
+// The Movie the catalog counts the ticket under: a non-empty string, else none.
+std::optional<std::string> movie_of(const json::object& item) {
+  const json::value* m = item.find(movie_key);
+  const std::string* s = m ? m->if_string() : nullptr;
+  return s && !s->empty() ? std::optional<std::string>(*s) : std::nullopt;
+}
+
 // An UpdateExpression built from attribute names and values, every name and value a placeholder
 // (names such as Theatre-Seat are not valid in an expression).
 class update_expression {
  public:
   void assign(const std::string& name, const json::value& v) {
     std::string n = placeholder(name);
-    std::string value_name = n;
-    value_name[0] = ':';
-    values_[value_name] = to_attribute_value(v);
-    set_.append(set_.empty() ? "SET " : ", ").append(n).append(" = ").append(value_name);
+    set_.append(set_.empty() ? "SET " : ", ").append(n).append(" = ").append(value(v));
   }
   void erase(const std::string& name) {
     remove_.append(remove_.empty() ? " REMOVE " : ", ").append(placeholder(name));
   }
   std::string placeholder(const std::string& name) {
-    std::string n("#a");
-    n.append(std::to_string(count_++));
+    std::string n = "#a" + std::to_string(count_++);
     names_[n] = name;
     return n;
   }
-  void value(const std::string& placeholder, const json::value& v) {
-    values_[placeholder] = to_attribute_value(v);
+  std::string value(const json::value& v) {
+    std::string n = ":v" + std::to_string(count_++);
+    values_[n] = to_attribute_value(v);
+    return n;
+  }
+  // The condition that the ticket exists and each of `keys` is as in `item` (absent there:
+  // absent now), so that the write is computed from the ticket as it stands.
+  std::string as_read(const json::object& item, std::initializer_list<std::string_view> keys) {
+    std::string c = "attribute_exists(" + placeholder(std::string(seat_key)) + ")";
+    for (auto key : keys) {
+      const json::value* v = item.find(key);
+      std::string n = placeholder(std::string(key));
+      c += v ? " AND " + n + " = " + value(*v) : " AND attribute_not_exists(" + n + ")";
+    }
+    return c;
   }
 
-  boost::json::object request(const std::string& table, std::string_view seat,
-                              const std::string& condition) const {
-    boost::json::object req{{"TableName", table},
-                            {"Key", ticket_key(seat)},
-                            {"UpdateExpression", set_ + remove_},
-                            {"ConditionExpression", condition},
-                            {"ExpressionAttributeNames", names_}};
-    if (!values_.empty()) req["ExpressionAttributeValues"] = values_;
-    return req;
+  // The Update of a transaction; a failed condition returns the item as it stands.
+  boost::json::object update(const std::string& table, std::string_view seat, const std::string& condition) const {
+    boost::json::object u{{"TableName", table},
+                          {"Key", ticket_key(seat)},
+                          {"UpdateExpression", set_ + remove_},
+                          {"ConditionExpression", condition},
+                          {"ExpressionAttributeNames", names_},
+                          {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}};
+    if (!values_.empty()) u["ExpressionAttributeValues"] = values_;
+    return u;
   }
 
  private:
@@ -70,27 +113,26 @@ class update_expression {
   int count_ = 0;
 };
 
-// The item an UpdateItem with ReturnValues ALL_NEW left, when it differs from `item` (what the
-// write was computed from): then `item` and `text` become it, and the answer is true.
-bool stored_as(const boost::json::object& response, json::object& item, std::string& text) {
-  auto it = response.find("Attributes");
-  if (it == response.end() || !it->value().is_object()) return false;
-  auto stored = ticket_from(it->value().get_object());
-  if (!stored) return false;
-  std::string stored_text = json::serialize(json::value(*stored));
-  if (stored_text == text) return false;
-  item = std::move(*stored);
-  text = std::move(stored_text);
-  return true;
-}
-
-// The attributes a core ticket_write sets and removes, as an UpdateExpression.
+// The UpdateExpression of a core ticket_write: what it sets and removes.
 update_expression expression_of(const ticket_write& w) {
   update_expression x;
   for (const auto& [k, v] : w.set) x.assign(k, v);
   for (const auto& k : w.removed) x.erase(k);
   return x;
 }
+
+// A movie's ticket count moved by `delta`, in the same transaction as the ticket's write.
+boost::json::object catalog_update(const std::string& table, const std::string& movie, long long delta) {
+  return {{"Update",
+           {{"TableName", table},
+            {"Key", {{std::string(movie_key), S(movie)}}},
+            {"UpdateExpression", "ADD #count :delta"},
+            {"ExpressionAttributeNames", {{"#count", catalog_count}}},
+            {"ExpressionAttributeValues", {{":delta", N(delta)}}}}}};
+}
+
+// A ClientRequestToken for a write that has no id of its own: unique per request, not data.
+std::string request_token() { return new_event_id(std::chrono::system_clock::now()); }
 
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
 template <class F>
@@ -105,7 +147,7 @@ auto guarded(F&& f) -> decltype(f()) {
 }  // namespace
 
 dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options opts)
-    : client_(client), opts_(std::move(opts)), outbox_(std::move(client), opts_.events_table) {}
+    : client_(std::move(client)), opts_(std::move(opts)) {}
 
 result<std::optional<json::object>> dynamodb_store::read(const std::string& seat) {
   auto r =
@@ -116,6 +158,12 @@ result<std::optional<json::object>> dynamodb_store::read(const std::string& seat
   auto item = ticket_from(it->value().get_object());
   if (!item) return item.err();
   return std::optional<json::object>(std::move(*item));
+}
+
+// The token makes a retry of a landed transaction succeed on AWS (within its 10 minutes); an
+// emulator without tokens answers with the failed conditions the callers resolve.
+call_result dynamodb_store::transact(boost::json::array items, const std::string& token) {
+  return client_->call("TransactWriteItems", {{"TransactItems", std::move(items)}, {"ClientRequestToken", token}});
 }
 
 result<item_text> dynamodb_store::get(std::string_view seat) {
@@ -130,56 +178,53 @@ result<item_text> dynamodb_store::get(std::string_view seat) {
 result<std::optional<std::string>> dynamodb_store::scan(std::string_view after, std::size_t limit,
                                                         const item_visitor& visit) {
   return guarded([&]() -> result<std::optional<std::string>> {
-    // A Scan comes in no useful order: read every page, then take the seats after `after` in
-    // byte order. Costs a full read per page of the API; the table is one theatre's tickets.
-    std::vector<std::pair<std::string, boost::json::object>> items;
-    boost::json::object req{{"TableName", opts_.table}, {"ConsistentRead", true}};
-    for (;;) {
-      auto r = client_->call("Scan", req);
-      if (!r) return r.err().to_error();
-      if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
-        for (auto& wire : it->value().get_array())
-          if (wire.is_object())
-            if (std::string seat = attribute_text(wire.get_object(), seat_key); seat > after)
-              items.emplace_back(std::move(seat), std::move(wire.get_object()));
-      auto next = r->find("LastEvaluatedKey");
-      if (next == r->end()) break;
-      req["ExclusiveStartKey"] = next->value();
-    }
-    const std::size_t n = std::min(limit, items.size());
-    std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(n), items.end(),
-                      [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < n; ++i) {
-      auto item = ticket_from(items[i].second);
-      if (!item) return item.err();
-      visit(json::serialize(json::value(std::move(*item))));
-    }
-    if (items.size() > n && n > 0) return std::optional<std::string>(items[n - 1].first);
-    return std::optional<std::string>();
+    boost::json::object req{{"TableName", opts_.table}, {"Limit", limit}, {"ConsistentRead", true}};
+    // The table's key is the seat alone, so the seat a page ended at is its LastEvaluatedKey.
+    if (!after.empty()) req["ExclusiveStartKey"] = ticket_key(after);
+    auto r = client_->call("Scan", req);
+    if (!r) return r.err().to_error();
+    std::size_t bytes = 0;
+    std::string last;
+    if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
+      for (const auto& wire : it->value().get_array()) {
+        if (!wire.is_object()) continue;
+        auto item = ticket_from(wire.get_object());
+        if (!item) return item.err();
+        std::string text = json::serialize(json::value(*item));
+        if (!last.empty() && bytes + text.size() > listing_page_bytes) return std::optional<std::string>(last);
+        bytes += text.size();
+        visit(text);
+        last = seat_of(*item);
+      }
+    auto next = r->find("LastEvaluatedKey");
+    if (next == r->end() || !next->value().is_object()) return std::optional<std::string>();
+    std::string key = attribute_text(next->value().get_object(), seat_key);
+    if (key.empty()) return error{errc::internal, "Scan returned a LastEvaluatedKey without a seat"};
+    return std::optional<std::string>(std::move(key));
   });
 }
 
 result<std::vector<std::string>> dynamodb_store::movies() {
   return guarded([&]() -> result<std::vector<std::string>> {
-    std::set<std::string> movies;
-    boost::json::object req{{"TableName", opts_.table},
-                            {"ProjectionExpression", "#movie"},
-                            {"ExpressionAttributeNames", {{"#movie", movie_key}}}};
+    std::vector<std::string> movies;
+    boost::json::object req{{"TableName", opts_.movies_table},
+                            {"FilterExpression", "#count > :zero"},
+                            {"ExpressionAttributeNames", {{"#count", catalog_count}}},
+                            {"ExpressionAttributeValues", {{":zero", N(0)}}},
+                            {"ConsistentRead", true}};
     for (;;) {
       auto r = client_->call("Scan", req);
       if (!r) return r.err().to_error();
       if (auto it = r->find("Items"); it != r->end() && it->value().is_array())
-        for (const auto& wire : it->value().get_array()) {
-          auto item = wire.is_object() ? from_item(wire.get_object()) : result<json::object>(json::object());
-          if (!item) return item.err();
-          const json::value* m = item->find(movie_key);
-          if (const std::string* s = m ? m->if_string() : nullptr; s && !s->empty()) movies.insert(*s);
-        }
+        for (const auto& wire : it->value().get_array())
+          if (wire.is_object())
+            if (std::string m = attribute_text(wire.get_object(), movie_key); !m.empty()) movies.push_back(std::move(m));
       auto next = r->find("LastEvaluatedKey");
       if (next == r->end()) break;
       req["ExclusiveStartKey"] = next->value();
     }
-    return std::vector<std::string>(movies.begin(), movies.end());
+    std::sort(movies.begin(), movies.end());
+    return movies;
   });
 }
 
@@ -192,46 +237,73 @@ result<void> dynamodb_store::ping() {
 }
 
 void dynamodb_store::create(json::object item, completion<void> done) {
-  done(guarded([&]() -> result<void> {
-    boost::json::object req{{"TableName", opts_.table},
-                            {"Item", to_item(item)},
-                            {"ConditionExpression", "attribute_not_exists(#seat)"},
-                            {"ExpressionAttributeNames", {{"#seat", seat_key}}}};
-    auto r = client_->call("PutItem", req);
-    if (!r && r.err().is(conditional_check_failed)) return error{errc::conflict, "Ticket already exists"};
-    if (!r) return write_error(r.err());
-    return ok;
-  }));
+  done(guarded([&] { return create_ticket(item); }));
+}
+
+result<void> dynamodb_store::create_ticket(const json::object& item) {
+  boost::json::array items{
+      {{"Put",
+        {{"TableName", opts_.table},
+         {"Item", to_item(item)},
+         {"ConditionExpression", "attribute_not_exists(#seat)"},
+         {"ExpressionAttributeNames", {{"#seat", seat_key}}},
+         {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}}}}};
+  if (auto movie = movie_of(item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, 1));
+  auto r = transact(std::move(items), request_token());
+  if (r) return ok;
+  if (!failed_condition(r.err(), 0)) return write_error(r.err());
+  // The seat is taken. After an attempt that got no answer, by this very item: that attempt landed.
+  auto stored = item_of(r.err(), 0);
+  if (r.err().earlier_attempt_unknown && stored && same_item(*stored, item)) return ok;
+  return error{errc::conflict, "Ticket already exists"};
 }
 
 void dynamodb_store::remove(std::string seat, completion<json::object> done) {
-  done(guarded([&]() -> result<json::object> {
-    boost::json::object req{{"TableName", opts_.table},
-                            {"Key", ticket_key(seat)},
-                            {"ConditionExpression", "attribute_exists(#seat)"},
-                            {"ExpressionAttributeNames", {{"#seat", seat_key}}},
-                            {"ReturnValues", "ALL_OLD"}};
-    auto r = client_->call("DeleteItem", req);
-    if (!r && r.err().is(conditional_check_failed)) return not_found("Ticket not found");
-    if (!r) return r.err().to_error();
-    auto it = r->find("Attributes");
-    if (it == r->end() || !it->value().is_object())
-      return error{errc::internal, "DeleteItem returned no item"};
-    return ticket_from(it->value().get_object());
-  }));
+  done(guarded([&] { return remove_ticket(seat); }));
+}
+
+// Read, then delete on the condition that the Movie is still the one read (so the catalog
+// counts the right movie down).
+result<json::object> dynamodb_store::remove_ticket(const std::string& seat) {
+  for (int race = 0; race < opts_.max_write_races; ++race) {
+    auto read_item = read(seat);
+    if (!read_item) return read_item.err();
+    if (!*read_item) return not_found("Ticket not found");
+    const json::object& old_item = **read_item;
+    update_expression x;
+    const std::string condition = x.as_read(old_item, {movie_key});
+    auto del = x.update(opts_.table, seat, condition);
+    del.erase("UpdateExpression");
+    boost::json::array items{{{"Delete", std::move(del)}}};
+    if (auto movie = movie_of(old_item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, -1));
+    auto r = transact(std::move(items), request_token());
+    if (r) return std::move(**read_item);
+    if (!failed_condition(r.err(), 0)) return r.err().to_error();
+    // Gone: after an attempt that got no answer, deleted by it. Else someone else's delete.
+    if (!item_of(r.err(), 0)) {
+      if (r.err().earlier_attempt_unknown) return std::move(**read_item);
+      return not_found("Ticket not found");
+    }
+  }
+  return error{errc::unavailable, "Store failure: the ticket kept changing during the delete"};
 }
 
 void dynamodb_store::update(update_command cmd, completion<update_outcome> done) {
-  done(guarded([&] { return cmd.update.is_price_change ? change_price(cmd) : set_attribute(cmd); }));
+  done(guarded([&] {
+    if (cmd.update.is_price_change) return change_price(cmd);
+    if (cmd.update.key == movie_key) return set_movie(cmd);
+    return set_attribute(cmd);
+  }));
 }
 
 // One conditional UpdateItem: the old item comes back from the write itself, so nothing is read
-// before it and a concurrent DELETE is never undone.
+// before it and a concurrent DELETE is never undone. Setting a value is idempotent: a retry of a
+// landed write lands again with the same effect.
 result<update_outcome> dynamodb_store::set_attribute(const update_command& cmd) {
   update_expression x;
   x.assign(cmd.update.key, cmd.update.value);
-  auto req = x.request(opts_.table, cmd.update.seat,
-                       "attribute_exists(" + x.placeholder(std::string(seat_key)) + ")");
+  auto req = x.update(opts_.table, cmd.update.seat, "attribute_exists(" + x.placeholder(std::string(seat_key)) + ")");
+  req.erase("ReturnValuesOnConditionCheckFailure");
   req["ReturnValues"] = "ALL_OLD";
   auto r = client_->call("UpdateItem", req);
   if (!r && r.err().is(conditional_check_failed)) return not_found("Ticket not found");
@@ -246,9 +318,43 @@ result<update_outcome> dynamodb_store::set_attribute(const update_command& cmd) 
   return out;
 }
 
-// Read the price, store the event prepared, write what the core's change_price returns on the
-// condition that the price is still the one read, then make the event pending (see
-// outbox_table.hpp). A price that moved in between fails the condition: read again.
+// A new Movie moves the ticket between the catalog's counts: read, then write on the condition
+// that the Movie is still the one read.
+result<update_outcome> dynamodb_store::set_movie(const update_command& cmd) {
+  for (int race = 0; race < opts_.max_write_races; ++race) {
+    auto read_item = read(cmd.update.seat);
+    if (!read_item) return read_item.err();
+    if (!*read_item) return not_found("Ticket not found");
+    update_outcome out{std::move(**read_item), {}, {}, false};
+    out.new_item = out.old_item;
+    out.new_item.set(cmd.update.key, cmd.update.value);
+    out.new_item_json = json::serialize(json::value(out.new_item));
+    if (auto size = check_item_size(out.new_item_json.size()); !size) return size.err();
+    update_expression x;
+    x.assign(cmd.update.key, cmd.update.value);
+    const std::string condition = x.as_read(out.old_item, {movie_key});
+    boost::json::array items{{{"Update", x.update(opts_.table, cmd.update.seat, condition)}}};
+    const auto old_movie = movie_of(out.old_item), new_movie = movie_of(out.new_item);
+    if (old_movie != new_movie) {
+      if (old_movie) items.emplace_back(catalog_update(opts_.movies_table, *old_movie, -1));
+      if (new_movie) items.emplace_back(catalog_update(opts_.movies_table, *new_movie, 1));
+    }
+    auto r = transact(std::move(items), request_token());
+    if (r) return out;
+    if (!failed_condition(r.err(), 0)) return write_error(r.err());
+    auto stored = item_of(r.err(), 0);
+    if (!stored) return not_found("Ticket not found");
+    // Its Movie is already ours after an attempt that got no answer: that attempt landed.
+    const json::value* now = stored->find(movie_key);
+    if (r.err().earlier_attempt_unknown && now && *now == cmd.update.value) return out;
+  }
+  return error{errc::unavailable, "Store failure: the ticket kept changing during the update"};
+}
+
+// Read, then write what the core's change_price returns (the ticket and its PriceChangeInitiated
+// row) in one transaction, on the condition that the ticket's price and last change are as read.
+// The row's id is the change's: a retry that finds it there is this change landed, never a
+// second change from new to new.
 result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
   const decimal& new_price = *cmd.update.value.if_number();
   for (int race = 0; race < opts_.max_write_races; ++race) {
@@ -257,42 +363,16 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
     if (!*read_item) return not_found("Ticket not found");
     auto write = tb::change_price(**read_item, new_price, cmd.now, cmd.event_id);
     if (!write) return write.err();
-    const recorded_event& event = write->events.front();
-    if (auto p = outbox_.prepare(event.event_id, event.event_type, event.json); !p) return p.err();
-
     update_expression x = expression_of(*write);
-    const json::value* old_price = (*read_item)->find(price_key);
-    std::string condition = "attribute_exists(" + x.placeholder(std::string(seat_key)) + ") AND ";
-    std::string price = x.placeholder(std::string(price_key));
-    if (old_price) {
-      x.value(":expected", *old_price);
-      condition += price + " = :expected";
-    } else {
-      condition += "attribute_not_exists(" + price + ")";
-    }
-    auto req = x.request(opts_.table, cmd.update.seat, condition);
-    req["ReturnValues"] = "ALL_NEW";
-    auto r = client_->call("UpdateItem", req);
-    if (r) {
-      update_outcome out{std::move(**read_item), std::move(write->item), std::move(write->item_json), true};
-      // Another attribute may have changed since the read: the reply and the event carry the
-      // item as this write left it.
-      std::string event_json = stored_as(*r, out.new_item, out.new_item_json)
-                                   ? with_updated_item(price_change_initiated_fields(
-                                                           cmd.event_id, out.old_item, out.new_item, cmd.now),
-                                                       out.new_item_json)
-                                   : std::string();
-      if (auto promoted = outbox_.promote(cmd.event_id, event_json); !promoted)  // a relay will promote it
-        log_line("warn", "price change event left prepared",
-                 {{"eventId", cmd.event_id}, {"reason", promoted.err().message}});
-      else
-        recorded(cmd.event_id);
-      return out;
-    }
-    // Refused: the ticket is as it was, and the event must go. No answer: the write may have
-    // landed, so the event stays prepared for a relay to resolve from the ticket.
-    if (state_of(r.err()) == write_state::refused) (void)outbox_.discard(cmd.event_id);
-    if (!r.err().is(conditional_check_failed)) return write_error(r.err());
+    const std::string condition = x.as_read(**read_item, {price_key, last_change_key, last_change_id_key});
+    boost::json::array items{{{"Update", x.update(opts_.table, cmd.update.seat, condition)}},
+                             outbox_put(opts_.events_table, write->events.front(), std::chrono::system_clock::now())};
+    auto r = transact(std::move(items), cmd.event_id);
+    if (r || failed_condition(r.err(), 1))
+      return update_outcome{std::move(**read_item), std::move(write->item), std::move(write->item_json), true};
+    if (!failed_condition(r.err(), 0)) return write_error(r.err());
+    if (!item_of(r.err(), 0)) return not_found("Ticket not found");
+    // Repriced since the read: read again.
   }
   return error{errc::unavailable, "Store failure: the price kept changing during the update"};
 }
@@ -301,62 +381,32 @@ void dynamodb_store::apply_price_metadata(metadata_command cmd, completion<price
   done(guarded([&] { return write_metadata(cmd); }));
 }
 
-// Read, decide with the core's rule, then as a price change: event prepared, conditional write
-// (the ticket still as the rule saw it: same stamp, same price, and for a stamped change no
-// metadata yet), event pending. A ticket that moved in between fails the condition: decide again.
+// Read, decide with the core's rule, then write what it returns (the metadata and the
+// PriceChangeProcessed row) in one transaction on the condition that the ticket is as the rule
+// saw it. The row's id comes from the change, so a row there already means the change was handled
+// (by this very write, when an earlier attempt got no answer). A ticket that moved in between
+// fails the condition: read and decide again.
 result<price_change_outcome> dynamodb_store::write_metadata(const metadata_command& cmd) {
   const price_change_event& e = cmd.event;
   for (int race = 0; race < opts_.max_write_races; ++race) {
     auto item = read(e.seat);
     if (!item) return item.err();
     auto decided = decide_price_change(*item ? &**item : nullptr, e, cmd.now, cmd.processed_event_id);
-    if (!decided) return decided.err();  // not written: the bus parks the event with the reason
+    if (!decided) return decided.err();  // not written: the handler's failure names the reason
     if (decided->outcome != price_change_outcome::applied) return decided->outcome;
-    ticket_write& w = decided->write;
-    const recorded_event& processed = w.events.front();
-    if (auto p = outbox_.prepare(processed.event_id, processed.event_type, processed.json); !p) return p.err();
-
+    const ticket_write& w = decided->write;
     update_expression x = expression_of(w);
-    x.value(":expected", e.new_price);
-    std::string condition = "attribute_exists(" + x.placeholder(std::string(seat_key)) + ") AND " +
-                            x.placeholder(std::string(price_key)) + " = :expected AND ";
-    std::string stamp = x.placeholder(std::string(last_change_id_key));
-    if ((*item)->contains(last_change_id_key)) {
-      x.value(":stamp", e.event_id);
-      condition += stamp + " = :stamp AND attribute_not_exists(" + x.placeholder(std::string(discounted_key)) + ")";
-    } else {
-      condition += "attribute_not_exists(" + stamp + ")";
-    }
-    auto req = x.request(opts_.table, e.seat, condition);
-    req["ReturnValues"] = "ALL_NEW";
-    auto r = client_->call("UpdateItem", req);
-    if (!r) {
-      if (state_of(r.err()) == write_state::refused) (void)outbox_.discard(processed.event_id);
-      if (r.err().is(conditional_check_failed)) continue;  // changed since the read
-      return write_error(r.err());
-    }
-    std::string event_json =
-        stored_as(*r, w.item, w.item_json)
-            ? with_updated_item(price_change_processed_fields(processed.event_id, e, w.item, cmd.now), w.item_json)
-            : std::string();
-    if (auto promoted = outbox_.promote(processed.event_id, event_json); !promoted)
-      log_line("warn", "price change processed event left prepared",
-               {{"eventId", processed.event_id}, {"reason", promoted.err().message}});
-    else
-      recorded(processed.event_id);
-    return price_change_outcome::applied;
+    const std::string condition =
+        x.as_read(**item, {price_key, last_change_key, last_change_id_key, discounted_key});
+    boost::json::array items{{{"Update", x.update(opts_.table, e.seat, condition)}},
+                             outbox_put(opts_.events_table, w.events.front(), std::chrono::system_clock::now())};
+    auto r = transact(std::move(items), cmd.processed_event_id);
+    if (r) return price_change_outcome::applied;
+    if (failed_condition(r.err(), 1))
+      return r.err().earlier_attempt_unknown ? price_change_outcome::applied : price_change_outcome::duplicate;
+    if (!failed_condition(r.err(), 0)) return write_error(r.err());
   }
   return error{errc::unavailable, "Store failure: the ticket kept changing during the handling"};
-}
-
-void dynamodb_store::recorded(const std::string& event_id) {
-  std::lock_guard lock(recorded_mutex_);
-  recorded_.push_back(event_id);
-}
-
-std::vector<std::string> dynamodb_store::take_recorded() {
-  std::lock_guard lock(recorded_mutex_);
-  return std::exchange(recorded_, {});
 }
 
 }  // namespace tb::dynamodb

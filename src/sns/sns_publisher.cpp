@@ -92,6 +92,7 @@ void sns_publisher::publish(std::string_view event_json, const std::string& even
   if (!body) return done(body.err());
   aws::http_request req{
       "POST", endpoint_ + "/", {{"Content-Type", std::string(aws::form_content_type)}}, std::move(*body)};
+  if (deadline_) req.deadline = *deadline_;
   signer_.sign(req, std::chrono::system_clock::now());
   auto response = http_.send(req);
   if (!response) return done(unavailable(response.err().message));

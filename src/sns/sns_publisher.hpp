@@ -2,7 +2,9 @@
 // Publish), with its eventType as a message attribute so that subscriptions can filter on it.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "aws/http_client.hpp"
@@ -28,6 +30,9 @@ class sns_publisher final : public event_publisher {
   // by an operator, so worth retrying).
   void publish(std::string_view event_json, const std::string& event_id, completion<void> done) override;
 
+  // The budget of every publish from now on (an invocation's deadline); nullopt: none.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
+
   // Publish's form body, or bad_request when the event cannot be published.
   result<std::string> request_body(std::string_view event_json, const std::string& event_id) const;
 
@@ -36,6 +41,7 @@ class sns_publisher final : public event_publisher {
   std::string endpoint_;
   std::string topic_arn_;
   aws::sigv4_signer signer_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 // The MessageId of a Publish answer, or the error it reports, classified as above.

@@ -3,6 +3,7 @@
 #include "aws/aws_flow.hpp"
 
 #include <atomic>
+#include <boost/json/serialize.hpp>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -57,10 +58,12 @@ void AwsFlow::SetUp() {
   aws::settings s = moto_->settings();
   s.table = table_ = "tickets-flow-" + suffix;
   s.events_table = events_table_ = table_ + "-events";
-  client_ = std::make_shared<dynamodb::dynamodb_client>(s);
+  s.movies_table = movies_table_ = table_ + "-movies";
+  client_ = std::make_shared<dynamodb::dynamodb_client>(s, dynamodb::retry_limits{}, test_limits);
+  streams_ = std::make_shared<dynamodb::dynamodb_client>(s, dynamodb::retry_limits{}, test_limits,
+                                                         "DynamoDBStreams_20120810");
   create_tables(*client_, s);
-  wait_until_active(*client_, table_);
-  wait_until_active(*client_, events_table_);
+  for (const auto& t : {table_, events_table_, movies_table_}) wait_until_active(*client_, t);
   topic_arn_ = create_topic("price-changes-" + suffix);
   queue_url_ = subscribed_queue(topic_arn_, "price-changes-" + suffix);
   ASSERT_FALSE(topic_arn_.empty() || queue_url_.empty());
@@ -75,6 +78,7 @@ std::map<std::string, std::string> AwsFlow::user_env() const {
           {"AWS_ENDPOINT_URL", moto_->endpoint()},
           {"DYNAMODB_TABLE", table_},
           {"DYNAMODB_EVENTS_TABLE", events_table_},
+          {"DYNAMODB_MOVIES_TABLE", movies_table_},
           {"PRICE_CHANGE_TOPIC_ARN", topic_arn_}};
 }
 
@@ -130,6 +134,35 @@ std::string AwsFlow::query(std::string_view service, const std::string& url, par
   if (!r) throw std::runtime_error(std::string(service) + ": " + r.err().message);
   if (r->status != 200) throw std::runtime_error(std::string(service) + ": " + r->body);
   return r->body;
+}
+
+boost::json::array AwsFlow::new_stream_records() {
+  if (shard_iterator_.empty()) {
+    auto table = client_->call("DescribeTable", {{"TableName", events_table_}});
+    must(table, "DescribeTable");
+    const std::string arn(table->at("Table").at("LatestStreamArn").as_string());
+    auto stream = streams_->call("DescribeStream", {{"StreamArn", arn}});
+    must(stream, "DescribeStream");
+    const auto& shards = stream->at("StreamDescription").at("Shards").as_array();
+    if (shards.size() != 1) throw std::runtime_error("expected the one shard of a small table");
+    auto it = streams_->call("GetShardIterator", {{"StreamArn", arn},
+                                                  {"ShardId", shards[0].at("ShardId")},
+                                                  {"ShardIteratorType", "TRIM_HORIZON"}});
+    must(it, "GetShardIterator");
+    shard_iterator_ = std::string(it->at("ShardIterator").as_string());
+  }
+  auto r = streams_->call("GetRecords", {{"ShardIterator", shard_iterator_}});
+  must(r, "GetRecords");
+  shard_iterator_ = std::string(r->at("NextShardIterator").as_string());
+  return r->at("Records").as_array();
+}
+
+std::string AwsFlow::stream_event(const boost::json::array& records) {
+  return boost::json::serialize(boost::json::object{{"Records", records}});
+}
+
+command_result AwsFlow::relay(const std::map<std::string, std::string>& env) {
+  return invoke("publishPriceChangeEvents", stream_event(new_stream_records()), env);
 }
 
 std::string AwsFlow::create_topic(const std::string& name) {

@@ -1,5 +1,6 @@
 // The bench for the AWS flow's end-to-end tests: a moto_server (every request's signature
-// checked) holding the tickets and outbox tables, an SNS topic and an SQS queue subscribed to it,
+// checked) holding the tickets, outbox (with its stream) and movie catalog tables, an SNS topic
+// and an SQS queue subscribed to it,
 // and the real binary run with only the variables a user would set. The queue is how a test sees
 // what the binary published; signed DynamoDB reads are how it sees what the binary wrote.
 #pragma once
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "aws/moto_server.hpp"
+#include <boost/json/array.hpp>
+
 #include "core/json.hpp"
 #include "dynamodb/dynamodb_client.hpp"
 #include "e2e/harness.hpp"
@@ -68,13 +71,24 @@ class AwsFlow : public ::testing::Test {
   // binary has exited or answered, anything it published is there).
   std::vector<json::object> receive_now();
 
+  // The outbox stream's records written since the last call (oldest first), read from moto's
+  // DynamoDB Streams as the event source mapping reads them; and the event Lambda would hand
+  // publishPriceChangeEvents for a batch of them.
+  boost::json::array new_stream_records();
+  static std::string stream_event(const boost::json::array& records);
+  // The new records relayed as one batch: `invoke publishPriceChangeEvents`.
+  command_result relay(const std::map<std::string, std::string>& env);
+  command_result relay() { return relay(user_env()); }
+
   std::string create_topic(const std::string& name);
   // A queue subscribed to the topic (SNS envelopes, not raw); returns its URL.
   std::string subscribed_queue(const std::string& topic_arn, const std::string& name);
 
   moto_server* moto_ = nullptr;
   std::shared_ptr<dynamodb::dynamodb_client> client_;
-  std::string table_, events_table_, topic_arn_, queue_url_;
+  std::shared_ptr<dynamodb::dynamodb_client> streams_;  // DynamoDB Streams' API
+  std::string table_, events_table_, movies_table_, topic_arn_, queue_url_;
+  std::string shard_iterator_;
   temp_dir work_;  // the binary's working directory: a local data dir would appear here
 
  private:

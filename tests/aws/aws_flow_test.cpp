@@ -1,7 +1,9 @@
 // The AWS flow end to end: the real binary's `invoke` and `lambda` on DynamoDB and SNS (moto, every
 // signature checked), configured only as a user would, along a user's path: book a ticket, change
 // its price, let the handler discount it, read it back, and lose no event on the way.
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -37,11 +39,13 @@ class AwsFlowTest : public AwsFlow {
     ASSERT_EQ(r.status, 201) << r.out << r.err;
   }
 
-  // Books the ticket and lowers its price; returns the SNS envelope the queue got.
+  // Books the ticket and lowers its price, relays the stream; returns the SNS envelope the queue got.
   json::object booked_and_lowered() {
     create();
     auto r = api("updateTicket", price_change("12.99"));
     EXPECT_EQ(r.status, 200) << r.out << r.err;
+    auto relayed = relay();
+    EXPECT_EQ(relayed.status, 0) << relayed.out << relayed.err;
     auto got = receive(1);
     if (got.size() != 1) throw std::runtime_error("no PriceChangeInitiated came; " + r.err);
     return got[0];
@@ -86,26 +90,30 @@ TEST_F(AwsFlowTest, CreateTicketStoresTheItemInDynamoDBAndNothingLocally) {
   EXPECT_TRUE(std::filesystem::is_empty(work_.path()));
 }
 
-TEST_F(AwsFlowTest, PriceChangeIsPublishedOnceWithExactPricesAndMarkedDelivered) {
+TEST_F(AwsFlowTest, PriceChangeIsRecordedWithTheTicketAndPublishedOnceByTheRelay) {
   create();
   auto r = api("updateTicket", price_change("12.99"));
   ASSERT_EQ(r.status, 200) << r.out << r.err;
   EXPECT_EQ(raw(r.body, "priceChangeEventPublished"), "true");
+  EXPECT_TRUE(receive_now().empty()) << "the PATCH published itself: the relay's job";
 
+  // Its outbox row, written with the ticket, expiring a week later.
+  auto rows = initiated_rows(outbox_rows());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(raw(rows[0], "expiresAt"), "<absent>");
+
+  auto relayed = relay();
+  EXPECT_EQ(relayed.status, 0) << relayed.err;
+  EXPECT_EQ(object_of(relayed.out), object_of(R"({"batchItemFailures":[]})")) << relayed.out;
   auto got = receive(1);
-  ASSERT_EQ(got.size(), 1u) << r.err;
+  ASSERT_EQ(got.size(), 1u) << relayed.err;
   EXPECT_TRUE(receive_now().empty()) << "published more than once";
   const json::object event = message_of(got[0]);
   EXPECT_EQ(str(event, "eventType"), "PriceChangeInitiated");
+  EXPECT_EQ(str(event, "eventId"), str(rows[0], "eventId"));
   EXPECT_EQ(str(event, "theatreSeat"), seat);
   EXPECT_EQ(raw(event, "oldPrice"), "15.99");
   EXPECT_EQ(raw(event, "newPrice"), "12.99");
-
-  // Its outbox row, and only it, settled as delivered by this very invocation.
-  auto rows = initiated_rows(outbox_rows());
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(str(rows[0], "eventId"), str(event, "eventId"));
-  EXPECT_EQ(str(rows[0], "status"), "delivered");
   EXPECT_EQ(raw(*ticket(seat), "Price"), "12.99");
 }
 
@@ -127,6 +135,7 @@ TEST_F(AwsFlowTest, HandlerDiscountsFromTheSnsEnvelopeAndARedeliveryChangesNothi
   EXPECT_EQ(raw(*item, "PreviousPrice"), "15.99");
   EXPECT_EQ(raw(*item, "Price"), "12.99");
 
+  ASSERT_EQ(relay().status, 0);
   auto processed = receive(1);
   ASSERT_EQ(processed.size(), 1u) << h.err;
   const json::object event = message_of(processed[0]);
@@ -139,9 +148,39 @@ TEST_F(AwsFlowTest, HandlerDiscountsFromTheSnsEnvelopeAndARedeliveryChangesNothi
   auto again = invoke("priceChangeEventHandler", sns_event(envelope));
   EXPECT_EQ(again.status, 0) << again.err;
   EXPECT_NE(again.out.find(R"("outcome":"duplicate")"), std::string::npos) << again.out;
-  EXPECT_TRUE(receive_now().empty()) << "a redelivery published again";
+  EXPECT_TRUE(new_stream_records().empty()) << "a redelivery recorded an event";
   EXPECT_EQ(outbox_rows().size(), rows_before);
   EXPECT_EQ(*ticket(seat), *item);
+}
+
+// Issue 11's ABA on DynamoDB: 10 -> 8, 8 -> 12, 12 -> 8, then the first change's event arrives
+// late. Its newPrice is the Price again, but it is not the ticket's latest change: stale, nothing
+// changed. The latest change's own event still applies.
+TEST_F(AwsFlowTest, ALateEventOfAnEarlierChangeIsStaleEvenWhenItsPriceIsBack) {
+  ASSERT_EQ(api("createTicket", api_event("POST", "/ticket", R"({"Theatre-Seat":"1-A9","Movie":"Dune","Price":10})"))
+                .status, 201);
+  for (const std::string price : {"8", "12", "8"}) ASSERT_EQ(api("updateTicket", price_change(price)).status, 200);
+  ASSERT_EQ(relay().status, 0);
+  auto got = receive(3);
+  ASSERT_EQ(got.size(), 3u);
+  std::map<std::string, json::object> by_change;  // "old->new" -> envelope
+  for (const auto& envelope : got) {
+    const json::object e = message_of(envelope);
+    by_change[raw(e, "oldPrice") + "->" + raw(e, "newPrice")] = envelope;
+  }
+  ASSERT_EQ(by_change.size(), 3u);
+  const json::object before = *ticket(seat);
+
+  auto late = invoke("priceChangeEventHandler", sns_event(by_change["10->8"]));
+  EXPECT_EQ(late.status, 0) << late.err;
+  EXPECT_NE(late.out.find(R"("outcome":"stale")"), std::string::npos) << late.out;
+  EXPECT_EQ(*ticket(seat), before);  // PreviousPrice stays 12, no 20% discount
+
+  auto latest = invoke("priceChangeEventHandler", sns_event(by_change["12->8"]));
+  EXPECT_NE(latest.out.find(R"("outcome":"applied")"), std::string::npos) << latest.out;
+  auto item = *ticket(seat);
+  EXPECT_EQ(raw(item, "PreviousPrice"), "12");
+  EXPECT_EQ(raw(item, "DiscountPercentage"), "33.33");
 }
 
 TEST_F(AwsFlowTest, LambdaRetrieveTicketAnswersWithTheDynamoDBItemAndItsMetadata) {
@@ -159,54 +198,51 @@ TEST_F(AwsFlowTest, LambdaRetrieveTicketAnswersWithTheDynamoDBItemAndItsMetadata
   EXPECT_TRUE(std::filesystem::is_empty(work_.path()));
 }
 
-// Two changes in one runtime process: the second is not its process's first invocation, so no
-// backlog sweep runs then; only the invocation's own publish can have sent its event.
-TEST_F(AwsFlowTest, LambdaUpdateTicketPublishesEachChangeBeforeItResponds) {
+// The relay as Lambda runs it: one process, a batch of the stream's records per invocation,
+// answered with the records it could not publish (none here), every event published in order.
+TEST_F(AwsFlowTest, LambdaRelayPublishesABatchOfTheStreamInOrder) {
   create();
-  auto runtime = start_lambda("updateTicket");
-  for (const std::string price : {"12.99", "10.5"}) {
-    auto post = runtime->call(price_change(price));
-    ASSERT_EQ(post.kind, "response") << post.body;
-    EXPECT_EQ(raw(object_of(post.body), "statusCode"), "200") << post.body;
-    // No waiting: the response came after the publish, so the message is already in the queue
-    // (Lambda may freeze the process the moment the response is posted).
-    auto got = receive_now();
-    ASSERT_EQ(got.size(), 1u) << price << "; runtime log: " << runtime->process->output();
-    const json::object event = message_of(got[0]);
-    EXPECT_EQ(str(event, "eventType"), "PriceChangeInitiated");
-    EXPECT_EQ(raw(event, "newPrice"), price);
-    EXPECT_EQ(str(*outbox_row(str(event, "eventId")), "status"), "delivered");
-  }
+  for (const std::string price : {"12.99", "10.5", "11"})
+    ASSERT_EQ(api("updateTicket", price_change(price)).status, 200);
+  auto runtime = start_lambda("publishPriceChangeEvents");
+  auto post = runtime->call(stream_event(new_stream_records()));
+  ASSERT_EQ(post.kind, "response") << post.body << runtime->process->output();
+  EXPECT_EQ(object_of(post.body), object_of(R"({"batchItemFailures":[]})"));
+  auto got = receive(3);
+  ASSERT_EQ(got.size(), 3u) << runtime->process->output();
+  std::vector<std::string> prices;
+  for (const auto& envelope : got) prices.push_back(raw(message_of(envelope), "newPrice"));
+  std::sort(prices.begin(), prices.end());  // an SQS queue does not keep SNS's order
+  EXPECT_EQ(prices, (std::vector<std::string>{"10.5", "11", "12.99"}));
+  EXPECT_TRUE(receive_now().empty());
 }
 
-TEST_F(AwsFlowTest, APriceChangeSnsRefusedStaysPendingUntilALaterInvocationRelaysIt) {
+// SNS refuses (the topic is not there yet): the relay names the first record it could not publish,
+// so Lambda retries from it; once the topic exists, the retried batch goes out whole.
+TEST_F(AwsFlowTest, ARecordSnsRefusesIsReportedAndPublishedWhenLambdaRetriesIt) {
   create();
+  ASSERT_EQ(api("updateTicket", price_change("12.99")).status, 200);
+  ASSERT_EQ(api("updateTicket", price_change("10.5")).status, 200);
   const std::string later_topic = "created-later-" + table_;
   auto env = user_env();
   env["PRICE_CHANGE_TOPIC_ARN"] = "arn:aws:sns:" + moto_->region() + ":" + moto_->account_id() + ":" + later_topic;
+  const auto records = new_stream_records();
+  ASSERT_EQ(records.size(), 2u);
 
-  auto r = api("updateTicket", price_change("12.99"), env);
-  ASSERT_EQ(r.status, 200) << r.out << r.err;
-  EXPECT_EQ(raw(r.body, "priceChangeEventPublished"), "true");  // durably recorded, not yet sent
-  auto rows = initiated_rows(outbox_rows());
-  ASSERT_EQ(rows.size(), 1u);
-  const std::string event_id = str(rows[0], "eventId");
-  EXPECT_EQ(str(rows[0], "status"), "pending") << r.err;
-  EXPECT_GE(std::stoi(raw(rows[0], "attempts")), 1) << "the failed publish was not counted";
+  auto refused = invoke("publishPriceChangeEvents", stream_event(records), env);
+  EXPECT_EQ(refused.status, 1) << refused.err;
+  const std::string first_seq(records[0].at("dynamodb").at("SequenceNumber").as_string());
+  EXPECT_EQ(object_of(refused.out),
+            object_of(R"({"batchItemFailures":[{"itemIdentifier":")" + first_seq + R"("}]})"))
+      << refused.out;
 
-  // The topic appears; the next process's first invocation (a plain read) relays the backlog.
   EXPECT_EQ(create_topic(later_topic), env["PRICE_CHANGE_TOPIC_ARN"]);
   queue_url_ = subscribed_queue(env["PRICE_CHANGE_TOPIC_ARN"], later_topic);
-  auto read = api("retrieveTicket", api_event("GET", "/ticket", {}, {{"Theatre-Seat", seat}}), env);
-  ASSERT_EQ(read.status, 200) << read.out << read.err;
-
-  auto got = receive(1);
-  ASSERT_EQ(got.size(), 1u) << read.err;
-  const json::object event = message_of(got[0]);
-  EXPECT_EQ(str(event, "eventId"), event_id);
-  EXPECT_EQ(raw(event, "oldPrice"), "15.99");
-  EXPECT_EQ(raw(event, "newPrice"), "12.99");
-  EXPECT_EQ(str(*outbox_row(event_id), "status"), "delivered");
+  auto retried = invoke("publishPriceChangeEvents", stream_event(records), env);
+  EXPECT_EQ(retried.status, 0) << retried.err;
+  auto got = receive(2);
+  ASSERT_EQ(got.size(), 2u) << retried.err;
+  EXPECT_EQ(raw(message_of(got[0]), "oldPrice"), "15.99");
 }
 
 TEST_F(AwsFlowTest, AWrongSecretKeyFailsVisiblyAndWritesNothing) {

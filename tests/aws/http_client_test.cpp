@@ -130,6 +130,26 @@ TEST_F(HttpClient, SlowServerTimesOut) {
   EXPECT_LT(took, std::chrono::milliseconds(2500));
 }
 
+// The call's deadline (an invocation's) cuts an attempt whose own timeout is longer, and one that
+// starts after it fails without sending anything.
+TEST_F(HttpClient, TheCallsDeadlineCutsTheAttempt) {
+  http_client client({std::chrono::milliseconds(1000), std::chrono::milliseconds(10000), 1 << 20});
+  const auto start = std::chrono::steady_clock::now();
+  http_request slow{"GET", base_ + "/slow/3000", {}, ""};
+  slow.deadline = start + std::chrono::milliseconds(300);
+  auto r = client.send(slow);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, errc::unavailable);
+  EXPECT_LT(took, std::chrono::milliseconds(2500));  // not the 3 s the server takes, nor the 10 s timeout
+
+  http_request late{"GET", base_ + "/echo", {}, ""};
+  late.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+  auto passed = client.send(late);
+  ASSERT_FALSE(passed);
+  EXPECT_NE(passed.err().message.find("deadline passed"), std::string::npos) << passed.err().message;
+}
+
 TEST_F(HttpClient, ConcurrentSends) {
   http_client client;
   constexpr int threads = 6, each = 10;

@@ -66,6 +66,7 @@ aws::settings moto_server::settings() const {
   s.sns_endpoint = server_.endpoint;
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
+  s.movies_table = "ticket-booking-movies";
   return s;
 }
 

@@ -34,6 +34,7 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(s->sns_endpoint, "https://sns.us-east-1.amazonaws.com");
   EXPECT_EQ(s->table, "ticket-booking");
   EXPECT_EQ(s->events_table, "ticket-booking-events");
+  EXPECT_EQ(s->movies_table, "ticket-booking-movies");
   EXPECT_EQ(s->topic_arn, "");
 }
 
@@ -44,6 +45,7 @@ TEST(Settings, EverythingSet) {
                  {"AWS_SESSION_TOKEN", "TOKEN"},
                  {"DYNAMODB_TABLE", "tickets"},
                  {"DYNAMODB_EVENTS_TABLE", "outbox"},
+                 {"DYNAMODB_MOVIES_TABLE", "catalog"},
                  {"PRICE_CHANGE_TOPIC_ARN", "arn:aws:sns:eu-west-3:123456789012:price-changes"}});
   ASSERT_TRUE(s) << s.err().message;
   EXPECT_EQ(s->region, "eu-west-3");
@@ -55,6 +57,7 @@ TEST(Settings, EverythingSet) {
   EXPECT_EQ(s->sns_endpoint, "https://sns.eu-west-3.amazonaws.com");
   EXPECT_EQ(s->table, "tickets");
   EXPECT_EQ(s->events_table, "outbox");
+  EXPECT_EQ(s->movies_table, "catalog");
   EXPECT_EQ(s->topic_arn, "arn:aws:sns:eu-west-3:123456789012:price-changes");
 }
 
@@ -90,6 +93,8 @@ TEST(Settings, EventsTableFollowsTheTable) {
   auto s = read({{"DYNAMODB_TABLE", "tickets"}});
   ASSERT_TRUE(s);
   EXPECT_EQ(s->events_table, "tickets-events");
+  EXPECT_EQ(s->movies_table, "tickets-movies");
+  expect_error_naming(read({{"DYNAMODB_MOVIES_TABLE", "a b"}}), "DYNAMODB_MOVIES_TABLE");
 }
 
 TEST(Settings, MalformedValuesNameTheirVariable) {

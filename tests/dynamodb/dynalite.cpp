@@ -60,6 +60,7 @@ aws::settings dynalite::settings() const {
   s.dynamodb_endpoint = server_.endpoint;
   s.table = "ticket-booking";
   s.events_table = "ticket-booking-events";
+  s.movies_table = "ticket-booking-movies";
   return s;
 }
 
