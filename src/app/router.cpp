@@ -3,7 +3,7 @@
 #include <charconv>
 #include <future>
 
-#include "app/log.hpp"
+#include "log/log.hpp"
 
 namespace tb {
 namespace {

@@ -57,7 +57,7 @@ std::string request_id_of(std::string_view header) {
                     std::all_of(header.begin(), header.end(), [](unsigned char c) {
                       return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
                     });
-  return sane ? std::string(header) : new_event_id();
+  return sane ? std::string(header) : new_event_id(std::chrono::system_clock::now());
 }
 
 }  // namespace tb::http

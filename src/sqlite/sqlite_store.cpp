@@ -1,5 +1,6 @@
 // The store's ticket writes: each is one operation of the writer's batch, what it writes
 // decided by the core (change_price, decide_price_change).
+#include "metrics/metrics.hpp"
 #include "sqlite/store_internals.hpp"
 
 namespace tb::sqlite {
@@ -37,7 +38,11 @@ void sqlite_store::update(update_command cmd, completion<update_outcome> done) {
   if (cmd.update.is_price_change && opts_.handle_price_changes) {
     // The handling is logged as the bus's is, once it is committed (in the batch's log lines).
     done = [done = std::move(done), id = cmd.event_id](result<update_outcome> r) {
-      if (r) log_line("info", "price change handled", {{"eventId", id}, {"outcome", "applied"}});
+      if (r) {
+        // Handled in the change's own commit: no lag, but counted like the bus's handlings.
+        metrics::observe_event_lag(std::chrono::system_clock::duration::zero());
+        log_line("info", "price change handled", {{"eventId", id}, {"outcome", "applied"}});
+      }
       done(std::move(r));
     };
   }

@@ -11,7 +11,7 @@ const cors = {
   'access-control-allow-methods': 'GET,POST,PATCH,DELETE,OPTIONS',
   'access-control-allow-headers': 'Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token',
 };
-const json = { ...cors, 'content-type': 'application/json' };
+const json = { ...cors, 'content-type': 'application/json', 'x-request-id': '01a22347-5329-71df-b6d0-43d6a6d6c59f' };
 const ticket = { 'Theatre-Seat': '1-A9', Movie: 'Dune', Price: 12.99, PreviousPrice: 15.99,
   LastPriceChangeTimestamp: '2026-11-28T16:00:00.123Z', DiscountPercentage: 18.76, IsDiscounted: true };
 const initiated = { eventType: 'PriceChangeInitiated', eventId: '0b6b3e1e-8f0e-4d0a-9d3c-4f1e2a3b4c5d',
@@ -29,8 +29,8 @@ const good = [
   ex('OPTIONS', '/ticket', 204, ''),
   ex('PUT', '/ticket', 405, { error: 'Method Not Allowed' }, { ...json, allow: 'GET,POST,PATCH,DELETE,OPTIONS' }),
   ex('GET', '/nowhere', 404, { error: 'Not Found' }),
-  ex('GET', '/docs', 200, '<!doctype html>', { ...cors, 'content-type': 'text/html; charset=utf-8' }),
-  ex('GET', '/assets/console.js', 200, '"use strict";', { ...cors, 'content-type': 'text/javascript; charset=utf-8' }),
+  ex('GET', '/docs', 200, '<!doctype html>', { ...cors, 'content-type': 'text/html; charset=utf-8', 'x-request-id': 'r-1' }),
+  ex('GET', '/assets/console.js', 200, '"use strict";', { ...cors, 'content-type': 'text/javascript; charset=utf-8', 'x-request-id': 'r-2' }),
   ex('GET', '/assets/missing.js', 404, { error: 'Not Found' }),
   ex('GET', '/ticket?Theatre-Seat=1-A9', 503, { error: 'Failed to retrieve ticket' }, { ...json, 'retry-after': '1' }),
 ];
