@@ -32,6 +32,8 @@ bool executable(const fs::path& p) {
 // The artifact, made once for every test here and unpacked with unzip, as Lambda would.
 class PackageTest : public ::testing::Test {
  protected:
+  // Packaged once for the suite. A failure here is each test's failure: gtest would report a
+  // fatal failure in SetUpTestSuite as skipped tests, and ctest would count them as not failed.
   static void SetUpTestSuite() {
     dir_ = new temp_dir;
     const fs::path zip = dir_->path() / "out" / "ticket-booking.zip";
@@ -39,12 +41,16 @@ class PackageTest : public ::testing::Test {
         {"/usr/bin/env", "bash", TB_PACKAGE_SCRIPT, "--binary", binary_path(), "--out", zip.string()},
         with_path({}), dir_->path() / "package.log");
     auto status = package.wait(120s);
-    ASSERT_TRUE(status && *status == 0) << package.output();
+    if (!status || *status != 0) {
+      setup_error_ = "packaging failed: " + package.output();
+      return;
+    }
     child_process unzip({"/usr/bin/env", "unzip", "-q", zip.string(), "-d", root().string()}, with_path({}),
                         dir_->path() / "unzip.log");
     status = unzip.wait(60s);
-    ASSERT_TRUE(status && *status == 0) << unzip.output();
+    if (!status || *status != 0) setup_error_ = "unzip failed: " + unzip.output();
   }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
@@ -52,9 +58,11 @@ class PackageTest : public ::testing::Test {
   static fs::path root() { return dir_->path() / "task"; }
 
   static temp_dir* dir_;
+  static std::string setup_error_;
 };
 
 temp_dir* PackageTest::dir_ = nullptr;
+std::string PackageTest::setup_error_;
 
 TEST_F(PackageTest, HoldsAnExecutableBootstrapTheBinaryAndItsLoader) {
   EXPECT_TRUE(executable(root() / "bootstrap")) << "Lambda runs bootstrap: it must be executable in the zip";
