@@ -55,11 +55,20 @@ void sqlite_store::wal_grew(int pages) {
   checkpoint_cv_.notify_one();
 }
 
+void sqlite_store::set_catch_up_wanted(bool wanted) {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    catch_up_wanted_ = wanted;
+  }
+  checkpoint_cv_.notify_one();
+}
+
 void sqlite_store::checkpoint_loop() {
   for (;;) {
     {
       std::unique_lock lock(checkpoint_mutex_);
-      checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+      // Not while the writer's catch-up is pending: the two would only find each other busy.
+      checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || (checkpoint_wanted_ && !catch_up_wanted_); });
       if (checkpoint_stopping_) return;
       checkpoint_wanted_ = false;
     }
@@ -71,6 +80,8 @@ void sqlite_store::checkpoint_loop() {
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) continue;
     if (rc != SQLITE_OK || wal_frames < 0)
       log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
+    else
+      set_catch_up_wanted(true);
   }
 }
 
@@ -92,6 +103,16 @@ void sqlite_store::writer_loop() {
     // Between batches no commit of this process is in flight: a counter ahead of the cache means
     // another process wrote.
     if (resync && cache_) cache_->resync(load(commit_counter_));
+    // Under steady writes the checkpointer never copies the whole WAL (commits keep landing
+    // behind it), so SQLite never starts the WAL over: the file grows without bound and every
+    // commit's fsync extends it. Between batches nothing of ours is in flight, and copying what
+    // came after the checkpointer's pass is a short job; once all is copied the next commit
+    // writes the WAL from its start. A failure (busy: a reader still on old pages) waits for the
+    // next pass.
+    if (catch_up_wanted_) {
+      sqlite3_wal_checkpoint_v2(w.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      set_catch_up_wanted(false);  // the checkpointer may go again
+    }
     if (batch.empty()) continue;
     std::uint32_t before = 0;
     // The batch is one transaction. An op that throws (disk full, corruption: never a client's
@@ -103,7 +124,7 @@ void sqlite_store::writer_loop() {
     for (bool retry = true; retry;) {
       retry = false;
       w.left_pending = false;
-      w.touched.clear();
+      w.written.clear();
       try {
         w.begin.step();
         // BEGIN IMMEDIATE holds the write lock: no other commit until ours, which adds one.
@@ -138,9 +159,9 @@ void sqlite_store::writer_loop() {
         }
       }
     }
-    // The cache forgets what the batch wrote before any writer hears back: a client that reads
+    // The cache holds what the batch wrote before any writer hears back: a client that reads
     // after its write's answer reads the write.
-    if (cache_ && committed) cache_->committed(before, w.touched);
+    if (cache_ && committed) cache_->committed(before, w.written);
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
       log_batch lines;  // the requests' lines, one write per commit

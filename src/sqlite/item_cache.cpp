@@ -16,34 +16,53 @@ item_text item_cache::find(std::string_view seat, std::uint32_t counter) {
 
 bool item_cache::offer(std::string_view seat, std::uint32_t counter, item_text item) {
   shard& s = shard_of(seat);
-  const std::size_t c = cost(seat, *item);
   std::lock_guard lock(s.mutex);
   // A commit applied since `counter` was read may have changed this seat after it was read.
   if (s.counter != counter) return false;
-  if (c > shard_budget_) return true;
-  if (s.bytes + c > shard_budget_) clear(s);  // full: start over rather than track recency
-  auto [it, added] = s.items.try_emplace(std::string(seat), std::move(item));
-  if (added) s.bytes += c;
+  if (!s.items.contains(seat)) put(s, seat, std::move(item));
   return true;
 }
 
-void item_cache::committed(std::uint32_t before, const std::vector<std::string>& seats) {
-  std::array<std::vector<const std::string*>, shard_count> by_shard;
-  for (const auto& seat : seats) by_shard[shard_index(seat)].push_back(&seat);
+void item_cache::committed(std::uint32_t before, const writes& written) {
+  std::array<std::vector<const writes::value_type*>, shard_count> by_shard;
+  for (const auto& w : written) by_shard[shard_index(w.first)].push_back(&w);
   for (std::size_t i = 0; i < shard_count; ++i) {
     shard& s = shards_[i];
     std::lock_guard lock(s.mutex);
     if (s.counter != before) {
       clear(s);  // another process committed since this shard was last brought up to date
     } else {
-      for (const std::string* seat : by_shard[i]) {
-        if (auto it = s.items.find(*seat); it != s.items.end()) {
-          s.bytes -= cost(*seat, *it->second);
-          s.items.erase(it);
-        }
+      for (const auto* w : by_shard[i]) {
+        if (w->second) put(s, w->first, w->second);
+        else erase(s, w->first);
       }
     }
     s.counter = before + 1;
+  }
+}
+
+void item_cache::put(shard& s, std::string_view seat, item_text item) {
+  erase(s, seat);
+  const std::size_t c = cost(seat, *item);
+  if (c > shard_budget_) return;
+  // Full: evict entries from the buckets in turn (about at random, and no bookkeeping per read).
+  while (s.bytes + c > shard_budget_ && !s.items.empty()) {
+    const std::size_t buckets = s.items.bucket_count();
+    std::size_t b = s.next_victim % buckets;
+    while (s.items.bucket_size(b) == 0) b = (b + 1) % buckets;
+    s.next_victim = b + 1;
+    auto victim = s.items.begin(b);
+    s.bytes -= cost(victim->first, *victim->second);
+    s.items.erase(victim->first);
+  }
+  s.items.emplace(std::string(seat), std::move(item));
+  s.bytes += c;
+}
+
+void item_cache::erase(shard& s, std::string_view seat) {
+  if (auto it = s.items.find(seat); it != s.items.end()) {
+    s.bytes -= cost(seat, *it->second);
+    s.items.erase(it);
   }
 }
 

@@ -23,11 +23,12 @@ void sqlite_store::create(json::object item, completion<void> done) {
   submit<void>(
       [item = std::move(item)](writer& w) -> result<void> {
         reset_guard g(w.insert_ticket);
-        w.insert_ticket.bind(1, seat_of(item)).bind(2, json::serialize(item));
+        auto text = std::make_shared<const std::string>(json::serialize(item));
+        w.insert_ticket.bind(1, seat_of(item)).bind(2, *text);
         w.bind_movie(w.insert_ticket, 3, item);
         w.insert_ticket.step();
         if (w.db.changes() == 0) return error{errc::conflict, "Ticket already exists"};
-        w.touched.emplace_back(seat_of(item));
+        w.written.emplace_back(seat_of(item), std::move(text));
         w.count(movie_of(item));
         return ok;
       },
@@ -125,7 +126,7 @@ void sqlite_store::remove(std::string seat, completion<json::object> done) {
         if (!w.delete_ticket.is_null(1)) movie.emplace(w.delete_ticket.text(1));
         while (w.delete_ticket.step()) {
         }
-        w.touched.push_back(seat);
+        w.written.emplace_back(seat, nullptr);
         w.uncount(movie);
         return item;
       },

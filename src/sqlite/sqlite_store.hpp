@@ -127,6 +127,10 @@ class sqlite_store final : public ticket_store, public event_log {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;
   bool checkpoint_stopping_ = false;
+  // The checkpointer copied what the WAL held when it started; the writer, between batches (no
+  // commit of ours in flight), copies what came after, so that the WAL can start over.
+  std::atomic<bool> catch_up_wanted_{false};  // set under checkpoint_mutex_, read without it
+  void set_catch_up_wanted(bool wanted);
   std::thread checkpoint_thread_;
 };
 

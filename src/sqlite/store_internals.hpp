@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "log/log.hpp"
+#include "sqlite/item_cache.hpp"
 #include "sqlite/schema.hpp"
 #include "sqlite/sqlite.hpp"
 #include "sqlite/sqlite_store.hpp"
@@ -43,7 +44,7 @@ struct writer {
   statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
   statement delivered, failed;
   statement count_movie, uncount_movie, drop_movie;
-  std::vector<std::string> touched;  // the seats the batch in progress wrote
+  item_cache::writes written;  // what the batch in progress wrote, for the item cache
   bool left_pending = false;  // the batch in progress left an event for the dispatcher
   explicit writer(const std::string& path)
       : db((prepare_database(path), path)),
@@ -131,7 +132,7 @@ struct writer {
 
   // Rewrites a ticket as the core wrote it: `text` is `item`'s, checked for size.
   void store(const std::string& seat, const json::object& old_item, const json::object& item, std::string_view text) {
-    touched.push_back(seat);
+    written.emplace_back(seat, std::make_shared<const std::string>(text));
     auto old_movie = movie_of(old_item), movie = movie_of(item);
     if (old_movie == movie) {
       reset_guard g(update_item);
