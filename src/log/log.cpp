@@ -12,7 +12,7 @@ namespace {
 
 thread_local bool holding = false;  // a log_batch of this thread is alive
 thread_local std::string held;      // and these are the lines it holds
-thread_local std::string_view current_request_id;  // of the request_scope alive, if any
+thread_local std::string_view request_id_in_scope;  // of the request_scope alive, if any
 
 void write_out(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stderr);
@@ -21,11 +21,13 @@ void write_out(const std::string& text) {
 
 }  // namespace
 
-request_scope::request_scope(std::string_view request_id) : previous_(current_request_id) {
-  current_request_id = request_id;
+request_scope::request_scope(std::string_view request_id) : previous_(request_id_in_scope) {
+  request_id_in_scope = request_id;
 }
 
-request_scope::~request_scope() { current_request_id = previous_; }
+request_scope::~request_scope() { request_id_in_scope = previous_; }
+
+std::string_view current_request_id() { return request_id_in_scope; }
 
 log_batch::log_batch() : outermost_(!holding) { holding = true; }
 
@@ -48,9 +50,9 @@ void log_line(std::string_view level, std::string_view message, const log_fields
     line += ':';
     json::append_quoted(line, v);
   }
-  if (!current_request_id.empty()) {
+  if (!request_id_in_scope.empty()) {
     line += ",\"requestId\":";
-    json::append_quoted(line, current_request_id);
+    json::append_quoted(line, request_id_in_scope);
   }
   line += "}\n";
   if (holding) held += line;

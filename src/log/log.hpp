@@ -26,6 +26,10 @@ class request_scope {
   std::string_view previous_;
 };
 
+// The request this thread is handling (the innermost request_scope's), or empty: for work that
+// another thread finishes to carry it there.
+std::string_view current_request_id();
+
 // While one lives, the lines its thread logs are held and written together when it ends: one
 // write for a group commit's outcomes instead of one per line. Nests.
 class log_batch {

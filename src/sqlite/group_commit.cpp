@@ -131,6 +131,7 @@ void sqlite_store::writer_loop() {
         if (commit_counter_) before = load(commit_counter_);
         for (std::size_t i = 0; i < batch.size(); ++i) {
           if (failed[i]) continue;
+          request_scope scope(batch[i].request_id);
           try {
             batch[i].apply(w);
           } catch (const std::exception& e) {
@@ -165,8 +166,10 @@ void sqlite_store::writer_loop() {
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
       log_batch lines;  // the requests' lines, one write per commit
-      for (std::size_t i = 0; i < batch.size(); ++i)
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        request_scope scope(batch[i].request_id);
         batch[i].finish(failed[i] ? &*failed[i] : committed ? nullptr : &*batch_failure);
+      }
     }
     batch.clear();
     {

@@ -91,6 +91,7 @@ class sqlite_store final : public ticket_store, public event_log {
     std::function<void(writer&)> apply;       // inside the batch's transaction
     // After the commit: nullptr when it committed, else why not (what the op or the commit threw).
     std::function<void(const error* failure)> finish;
+    std::string request_id;  // of the request that submitted it: its log lines carry it
   };
 
   template <class T, class Apply>

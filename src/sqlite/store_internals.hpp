@@ -190,6 +190,7 @@ template <class T, class Apply>
 void sqlite_store::submit(Apply apply, completion<T> done) {
   auto slot = std::make_shared<std::optional<result<T>>>();
   write_op op;
+  op.request_id = current_request_id();
   op.apply = [slot, apply = std::move(apply)](writer& w) mutable { slot->emplace(apply(w)); };
   op.finish = [slot, done = std::move(done)](const error* failure) {
     result<T> r = failure              ? result<T>(*failure)

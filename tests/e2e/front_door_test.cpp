@@ -193,6 +193,26 @@ TEST_F(FrontDoor, EachRequestLogsOneJsonLine) {
   EXPECT_EQ(generated, 1) << server.log();
 }
 
+// A price change is handled on the writer thread, in its own write: the line that says so carries
+// the request's id, as the request's own line does.
+TEST_F(FrontDoor, APriceChangesHandlingIsLoggedWithItsRequestId) {
+  server_process server(data_dir());
+  ASSERT_EQ(request(server.port(), "POST", "/ticket", ticket("1-A1")).status, 201);
+  ASSERT_EQ(request(server.port(), "PATCH", "/ticket", R"({"Theatre-Seat":"1-A1","updateKey":"Price","updateValue":9.99})",
+                    {{"X-Request-Id", "req-price-7"}})
+                .status,
+            200);
+  std::vector<json::object> handled;
+  for (int i = 0; i < 100 && handled.empty(); ++i) {
+    for (const auto& line : lines_of(server.log()))
+      if (auto o = object_of(line); str(o, "msg") == "price change handled") handled.push_back(o);
+    if (handled.empty()) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(handled.size(), 1u) << server.log();
+  EXPECT_EQ(str(handled[0], "requestId"), "req-price-7") << server.log();
+  EXPECT_EQ(str(handled[0], "outcome"), "applied");
+}
+
 TEST_F(FrontDoor, RequestLogsCanBeSwitchedOff) {
   server_process server(data_dir(), {"--log-requests=false"});
   ASSERT_EQ(get(server.port(), "/health").status, 200);
