@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <thread>
+#include <algorithm>
 #include <vector>
 
 #include "log/log.hpp"
@@ -41,6 +42,25 @@ api_response error_with_status(int status, std::string message) {
   return r;
 }
 
+// serve answers HEAD wherever GET is answered (the router, shared with Lambda, knows only GET):
+// an Allow that names GET names HEAD beside it.
+void append_allow(std::string& out, std::string_view allow) {
+  std::vector<std::string_view> methods;
+  for (std::size_t start = 0; start <= allow.size();) {
+    const std::size_t end = std::min(allow.find(',', start), allow.size());
+    methods.push_back(allow.substr(start, end - start));
+    start = end + 1;
+  }
+  const bool head_named = std::find(methods.begin(), methods.end(), "HEAD") != methods.end();
+  out.append("Allow: ");
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    if (i) out += ',';
+    out.append(methods[i]);
+    if (methods[i] == "GET" && !head_named) out.append(",HEAD");
+  }
+  out.append("\r\n");
+}
+
 // The head of a response, written by hand into the buffer its body follows in: Beast's serializer
 // walks a chain of buffer views per write, which cost more than the rest of a GET together.
 // `length` is the Content-Length; nullopt means a chunked body.
@@ -61,7 +81,7 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
   out += standard;
   out.append("Content-Type: ").append(r.content_type).append("\r\n");
   out.append("X-Request-Id: ").append(request_id).append("\r\n");
-  if (!r.allow.empty()) out.append("Allow: ").append(r.allow).append("\r\n");
+  if (!r.allow.empty()) append_allow(out, r.allow);
   if (!r.retry_after.empty()) out.append("Retry-After: ").append(r.retry_after).append("\r\n");
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";

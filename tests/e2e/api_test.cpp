@@ -227,14 +227,16 @@ TEST_F(Api, KnownPathWithAnotherMethodIs405WithAllow) {
     const char* path;
     std::set<std::string> allow;
   };
-  const std::set<std::string> read_only{"GET", "OPTIONS"};
-  const std::set<std::string> ticket{"GET", "POST", "PATCH", "DELETE", "OPTIONS"};
+  // serve answers HEAD wherever it answers GET, and says so
+  const std::set<std::string> read_only{"GET", "HEAD", "OPTIONS"};
+  const std::set<std::string> ticket{"GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"};
   const probe probes[] = {
       {"PUT", "/ticket", ticket},       {"TRACE", "/ticket", ticket},    {"POST", "/movies", read_only},
       {"DELETE", "/movies", read_only}, {"POST", "/tickets", read_only}, {"PATCH", "/tickets", read_only},
       {"PUT", "/tickets", read_only},   {"POST", "/health", read_only},
       // serve's pages (the console, the reference, the document) are read-only, and take no preflight
-      {"POST", "/", {"GET"}},           {"DELETE", "/docs", {"GET"}},   {"OPTIONS", "/openapi.json", {"GET"}},
+      {"POST", "/", {"GET", "HEAD"}},   {"DELETE", "/docs", {"GET", "HEAD"}},
+      {"OPTIONS", "/openapi.json", {"GET", "HEAD"}},
   };
   for (const auto& p : probes) {
     SCOPED_TRACE(std::string(p.method) + " " + p.path);
