@@ -47,8 +47,9 @@ bool host_allowlist::allows(std::string_view host) const {
 bool needs_api_key(std::string_view method, std::string_view path, bool metrics_public) {
   if (method == "OPTIONS") return false;  // a browser's preflight carries no key
   if (path == "/ticket") return method == "POST" || method == "PATCH" || method == "DELETE";
-  if (path == "/events") return true;
-  if (path == "/metrics") return !metrics_public;
+  // Another method on these is a 405, which tells nothing the document does not.
+  if (path == "/events") return method == "GET";
+  if (path == "/metrics") return method == "GET" && !metrics_public;
   return false;
 }
 

@@ -1,5 +1,6 @@
 #include "http/session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
@@ -7,7 +8,6 @@
 #include <limits>
 #include <optional>
 #include <thread>
-#include <algorithm>
 #include <vector>
 
 #include "log/log.hpp"

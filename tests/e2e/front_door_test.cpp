@@ -115,7 +115,7 @@ TEST_F(FrontDoor, MetricsNeedTheKeyUnlessPublic) {
     auto r = request(server.port(), "GET", "/metrics", "", {{"X-Api-Key", key}});
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.body.find("# TYPE ticket_booking_http_requests_total counter"), std::string::npos);
-    EXPECT_EQ(request(server.port(), "POST", "/metrics").status, 401);
+    EXPECT_EQ(request(server.port(), "POST", "/metrics").status, 405);  // the key is for reading them
   }
   server_process server(data_dir(), {"--api-keys-file", keys_file().string(), "--metrics-public"});
   EXPECT_EQ(get(server.port(), "/metrics").status, 200);
