@@ -5,9 +5,11 @@ A price PATCH removes DiscountPercentage in the same write, and the event handle
 its reappearance is the moment the handler's write became visible. The probe uses its own
 tickets (L-0001..L-0050), so a load running on the seeded seats cannot overtake it.
 Usage: metadata_latency.py BASE_URL [N]   ->  one JSON line with n, p50_ms, p99_ms, max_ms, timeouts
+With TB_API_KEY set, each request carries it as X-Api-Key.
 """
 import http.client
 import json
+import os
 import sys
 import time
 import urllib.parse
@@ -16,6 +18,8 @@ base = urllib.parse.urlparse(sys.argv[1])
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 500
 conn = http.client.HTTPConnection(base.hostname, base.port, timeout=10)
 headers = {"Content-Type": "application/json"}
+if os.environ.get("TB_API_KEY"):
+    headers["X-Api-Key"] = os.environ["TB_API_KEY"]
 
 
 def call(method, path, body=None):

@@ -18,6 +18,8 @@
 #   MEM_COUNT=100000 memory at scale: a second instance of ours with this many tickets, listed and
 #                   read at random while its RSS is watched (0: skip; not with OURS_CMD)
 #   LAMBDA_COLD=20  Lambda: fresh bootstrap processes for the cold start   LAMBDA_WARM=2000 warm invocations
+#   KEYED=1         ours runs with one API key (serve --api-keys-file) and every request to every
+#                   target carries it (X-Api-Key; bench/keyed.lua wraps the shared scripts); 0: none
 #   SKIP_LAMBDA=1   no Lambda figures                    ONLY=lambda  the Lambda figures alone (seconds;
 #                   results.json then holds only those: set OUT to keep a full run's)
 set -euo pipefail
@@ -40,6 +42,8 @@ RUNS=${RUNS:-3} DUR=${DUR:-10s} WARM=${WARM:-3s} PORT_BASE=${PORT_BASE:-18100}
 SKIP_PEER=${SKIP_PEER:-0} SKIP_NGINX=${SKIP_NGINX:-0} SEED_COUNT=${SEED_COUNT:-10000}
 MEM_COUNT=${MEM_COUNT:-100000} LAMBDA_COLD=${LAMBDA_COLD:-20} LAMBDA_WARM=${LAMBDA_WARM:-2000}
 OURS_CMD=${OURS_CMD:-}
+KEYED=${KEYED:-1}
+case $KEYED in 0|1) ;; *) die "KEYED must be 0 or 1, not '$KEYED'" ;; esac
 # ONLY=lambda: none of the HTTP part (no peer, nginx, load or memory phase)
 [ "$ONLY" = lambda ] && { SKIP_PEER=1 SKIP_NGINX=1 MEM_COUNT=0 OURS_CMD=""; }
 BIN=${BIN:-$REPO/build/ticket-booking}
@@ -168,10 +172,21 @@ wait_ready() {  # NAME PID LOG URL: until the server answers HTTP (30 s at most)
   tail -n 20 "$logf" >&2 || true
   die "$name did not answer on $url within 30 s (log: $logf)"
 }
+# wrk's arguments with the API key: `-s SCRIPT` becomes bench/keyed.lua, which runs SCRIPT
+# (TB_BENCH_SCRIPT) adding X-Api-Key: TB_API_KEY (see KEYED). Sets KEYED_ARGS and KEYED_SCRIPT.
+keyed() {
+  local x prev=""
+  KEYED_ARGS=() KEYED_SCRIPT=""
+  for x in "$@"; do
+    if [ "$prev" = -s ]; then KEYED_SCRIPT=$x; KEYED_ARGS+=("$HERE/keyed.lua"); else KEYED_ARGS+=("$x"); fi
+    prev=$x
+  done
+}
+kwrk() { keyed "$@"; TB_BENCH_SCRIPT=$KEYED_SCRIPT wrk "${KEYED_ARGS[@]}"; }
 seed() {  # NAME URL [COUNT]
   local count=${3:-$SEED_COUNT}
   log "$1: seeding $count tickets"
-  timeout 600 node "$KIT/wrk/seed.mjs" "$2" "$count" > "$RAW/seed.$1.log" 2>&1 \
+  timeout 600 node "$HERE/seed_keyed.mjs" "$KIT/wrk/seed.mjs" "$2" "$count" > "$RAW/seed.$1.log" 2>&1 \
     || { tail -n 20 "$RAW/seed.$1.log" >&2; die "$1: seeding failed (log: $RAW/seed.$1.log)"; }
   log "$1: $(tail -n 1 "$RAW/seed.$1.log")"
 }
@@ -222,6 +237,14 @@ if [ "$SKIP_PEER" != 1 ]; then
 fi
 
 # --- 2. start and seed the targets, one after another ------------------------------------------
+# One API key (KEYED=1): ours checks it on every write; every request to every target carries it.
+KEY_ARGS=()
+export TB_API_KEY=""
+if [ "$KEYED" = 1 ]; then
+  TB_API_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  (umask 077 && printf '# make bench\n%s\n' "$TB_API_KEY" > "$TMP/api-keys")
+  KEY_ARGS=(--api-keys-file "$TMP/api-keys")
+fi
 OURS_PORT=$PORT_BASE PEER_PORT=$((PORT_BASE + 1))
 OURS_URL=http://127.0.0.1:$OURS_PORT PEER_URL=http://127.0.0.1:$PEER_PORT NGINX_URL=""
 
@@ -232,8 +255,8 @@ if [ -n "$OURS_CMD" ]; then
   OURS_DESC="OURS_CMD: $cmd"
   PORT=$OURS_PORT DATA_DIR=$TMP/ours-data HOST=127.0.0.1 bash -c "exec $cmd" > "$RAW/server.ours.log" 2>&1 9>&- &
 else
-  OURS_DESC="$BIN serve --host 127.0.0.1 --port $OURS_PORT --data-dir <fresh temp dir>"
-  "$BIN" serve --host 127.0.0.1 --port "$OURS_PORT" --data-dir "$TMP/ours-data" > "$RAW/server.ours.log" 2>&1 9>&- &
+  OURS_DESC="$BIN serve --host 127.0.0.1 --port $OURS_PORT --data-dir <fresh temp dir>${KEY_ARGS[*]:+ --api-keys-file <one key>}"
+  "$BIN" serve --host 127.0.0.1 --port "$OURS_PORT" --data-dir "$TMP/ours-data" "${KEY_ARGS[@]}" > "$RAW/server.ours.log" 2>&1 9>&- &
 fi
 OURS_PID=$!
 log "ours: $OURS_DESC (pid $OURS_PID)"
@@ -297,8 +320,9 @@ wrk_run() {
   [ "$run" = warm ] && [ "$WARM_S" = 0 ] && return 0
   if [ "$run" = warm ]; then logf=$RAW/warm.$scen.$target.log; d=$WARM_S; else logf=$RAW/$scen.$target.$run.log; d=$DUR_S; fi
   pids=$(target_pids "$target")
+  keyed "$@"
   t0=$(ticks "$pids"); s0=$(date +%s%N)
-  SCENARIO=$([ "$target" = nginx ] && echo nginx_static || echo "$scen") RUN_ID="$target$run-$(date +%s%N)" timeout -k 5 $((d + 60)) wrk "$@" > "$logf" 2>&1 9>&- &
+  SCENARIO=$([ "$target" = nginx ] && echo nginx_static || echo "$scen") RUN_ID="$target$run-$(date +%s%N)" TB_BENCH_SCRIPT=$KEYED_SCRIPT timeout -k 5 $((d + 60)) wrk "${KEYED_ARGS[@]}" > "$logf" 2>&1 9>&- &
   WRK_PID=$!
   wait "$WRK_PID" || rc=$?
   WRK_PID=""
@@ -355,7 +379,7 @@ unset UPDATE_KEY
 # Metadata visibility (ours): PATCH's 200 -> discount readable, idle and under the PATCH load
 META_IDLE=$(python3 "$HERE/metadata_latency.py" "$(target_url ours)" 500 || echo '{}')
 log "metadata visibility, idle: $META_IDLE"
-wrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/patch_ticket.lua" "$(target_url ours)" > "$RAW/metadata_load_wrk.log" 2>&1 &
+kwrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/patch_ticket.lua" "$(target_url ours)" > "$RAW/metadata_load_wrk.log" 2>&1 &
 META_WRK=$!
 sleep 1
 META_LOAD=$(python3 "$HERE/metadata_latency.py" "$(target_url ours)" 500 || echo '{}')
@@ -373,16 +397,16 @@ if [ "$MEM_COUNT" -gt 0 ] && [ -z "$OURS_CMD" ]; then
   MEM_PORT=$((PORT_BASE + 2)) MEM_URL=http://127.0.0.1:$((PORT_BASE + 2))
   port_busy "$MEM_PORT" && die "port $MEM_PORT is already in use (set PORT_BASE)"
   mkdir -p "$TMP/mem-data"
-  "$BIN" serve --host 127.0.0.1 --port "$MEM_PORT" --data-dir "$TMP/mem-data" > "$RAW/server.mem.log" 2>&1 9>&- &
+  "$BIN" serve --host 127.0.0.1 --port "$MEM_PORT" --data-dir "$TMP/mem-data" "${KEY_ARGS[@]}" > "$RAW/server.mem.log" 2>&1 9>&- &
   MEM_PID=$!
   wait_ready "ours ($MEM_COUNT tickets)" "$MEM_PID" "$RAW/server.mem.log" "$MEM_URL"
   seed mem "$MEM_URL" "$MEM_COUNT"
   sleep 1
   MEM_SEED=$(rss_kb "$MEM_PID")
-  wrk "${L[@]}" -d3s -s "$WRK_DIR/report.lua" "$MEM_URL/tickets" > "$RAW/mem.list.log" 2>&1 9>&- \
+  kwrk "${L[@]}" -d3s -s "$WRK_DIR/report.lua" "$MEM_URL/tickets" > "$RAW/mem.list.log" 2>&1 9>&- \
     || die "memory phase: GET /tickets load failed (log: $RAW/mem.list.log)"
   MEM_LIST=$(rss_kb "$MEM_PID")
-  TICKET_COUNT=$MEM_COUNT wrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/get_ticket.lua" "$MEM_URL" > "$RAW/mem.reads.log" 2>&1 9>&- \
+  TICKET_COUNT=$MEM_COUNT kwrk "${W[@]}" -d"$DUR_S"s -s "$WRK_DIR/get_ticket.lua" "$MEM_URL" > "$RAW/mem.reads.log" 2>&1 9>&- \
     || die "memory phase: GET /ticket load failed (log: $RAW/mem.reads.log)"
   grep -q 'non2xx3xx=0 ' "$RAW/mem.reads.log" || die "memory phase: GET /ticket answered errors (log: $RAW/mem.reads.log)"
   MEM_READS=$(rss_kb "$MEM_PID") MEM_HWM=$(hwm_kb "$MEM_PID")
@@ -416,7 +440,7 @@ elif [ "$SKIP_LAMBDA" != 1 ]; then
 fi
 
 # --- 6. medians, table, targets, JSON -------------------------------------------------------------
-export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC SKIP_PEER SKIP_NGINX META_IDLE META_LOAD
+export TSV OUT RUNS DUR WARM SEED_COUNT OURS_DESC KEYED SKIP_PEER SKIP_NGINX META_IDLE META_LOAD
 export MEM_COUNT MEM_SEED MEM_LIST MEM_READS MEM_HWM LAMBDA_JSON
 export RSS_SEED RSS_LIST RSS_LISTLOAD RSS_END HWM_END PEER_RSS_SEED PEER_RSS_LIST PEER_RSS_LISTLOAD PEER_RSS_END PEER_HWM_END
 export OURS_LIST_BYTES OURS_LIST_ITEMS OURS_LIST_S PEER_LIST_BYTES PEER_LIST_ITEMS PEER_LIST_S
@@ -497,7 +521,7 @@ if E.get("PEER_LIST_BYTES"):
 out["machine"] = {"nproc": int(E["M_NPROC"]), "cpu_model": E.get("M_CPU") or "unknown", "date": E["M_DATE"],
                   "kernel": E["M_KERNEL"], "tools": E["M_TOOLS"], "git": E["M_GIT"]}
 out["config"] = {"runs": int(E["RUNS"]), "dur": E["DUR"], "warm": E["WARM"], "seed_count": int(E["SEED_COUNT"]),
-                 "ours": E["OURS_DESC"], "peer": None if E["SKIP_PEER"] == "1" else "shared/bench/peers/node-fastify",
+                 "ours": E["OURS_DESC"], "api_key": E["KEYED"] == "1", "peer": None if E["SKIP_PEER"] == "1" else "shared/bench/peers/node-fastify",
                  "nginx": None if E["SKIP_NGINX"] == "1" else "shared/bench/peers/nginx",
                  "statistic": "median over runs; runs interleaved ours, peer, nginx; one target loaded at a time; wrk on the same cores"}
 out["metadata_visibility_ms"] = {"idle": json.loads(E.get("META_IDLE") or "{}"),
@@ -549,6 +573,8 @@ print()
 print("ticket-booking benchmark  %s  nproc=%d  CPU: %s" % (m["date"], m["nproc"], m["cpu_model"]))
 if out["scenarios"]:
     print("  %s; git %s; runs=%s dur=%s warm=%s; medians; wrk shares the cores" % (m["tools"], m["git"], E["RUNS"], E["DUR"], E["WARM"]))
+    print("  ours: metrics on; %s" % ("one API key configured, X-Api-Key sent on every request to every target" if E["KEYED"] == "1"
+                                       else "no API keys (KEYED=0)"))
 else:
     print("  %s; git %s; ONLY=lambda: no HTTP scenarios" % (m["tools"], m["git"]))
 fmt = "%-13s %-6s %10s %9s %9s %8s %11s %10s %7s"
