@@ -18,7 +18,8 @@ class aws_service final : public backend {
  public:
   explicit aws_service(const aws::settings& s)
       : client_(std::make_shared<dynamodb::dynamodb_client>(s)),
-        store_(client_, {s.table, s.events_table, s.movies_table}),
+        store_(client_,
+               {.table = s.table, .events_table = s.events_table, .movies_table = s.movies_table, .clock = &clock_}),
         http_(dynamodb::attempt_limits, s.ca_bundle) {
     if (!s.topic_arn.empty()) sns_.emplace(http_, s);
   }

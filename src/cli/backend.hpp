@@ -45,7 +45,7 @@ struct local_service final : backend {
   sqlite::sqlite_store store;
   price_change_handler handler{store, clock};
   in_process_publisher publisher{handler};
-  sqlite::outbox_dispatcher bus{store, publisher};
+  sqlite::outbox_dispatcher bus{store, publisher, {.clock = &clock}};
   router router_{store, &store, clock};
 
   explicit local_service(const backend_config& c);

@@ -132,7 +132,7 @@ boost::json::object catalog_update(const std::string& table, const std::string& 
 }
 
 // A ClientRequestToken for a write that has no id of its own: unique per request, not data.
-std::string request_token() { return new_event_id(std::chrono::system_clock::now()); }
+std::string request_token(std::chrono::system_clock::time_point now) { return new_event_id(now); }
 
 // Exceptions stop here (an allocation failure, a bug): the caller gets a store failure.
 template <class F>
@@ -148,6 +148,10 @@ auto guarded(F&& f) -> decltype(f()) {
 
 dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options opts)
     : client_(std::move(client)), opts_(std::move(opts)) {}
+
+std::chrono::system_clock::time_point dynamodb_store::now() const {
+  return opts_.clock ? opts_.clock->now() : std::chrono::system_clock::now();
+}
 
 result<std::optional<json::object>> dynamodb_store::read(const std::string& seat) {
   auto r =
@@ -249,7 +253,7 @@ result<void> dynamodb_store::create_ticket(const json::object& item) {
          {"ExpressionAttributeNames", {{"#seat", seat_key}}},
          {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}}}}};
   if (auto movie = movie_of(item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, 1));
-  auto r = transact(std::move(items), request_token());
+  auto r = transact(std::move(items), request_token(now()));
   if (r) return ok;
   if (!failed_condition(r.err(), 0)) return write_error(r.err());
   // The seat is taken. After an attempt that got no answer, by this very item: that attempt landed.
@@ -276,7 +280,7 @@ result<json::object> dynamodb_store::remove_ticket(const std::string& seat) {
     del.erase("UpdateExpression");
     boost::json::array items{{{"Delete", std::move(del)}}};
     if (auto movie = movie_of(old_item)) items.emplace_back(catalog_update(opts_.movies_table, *movie, -1));
-    auto r = transact(std::move(items), request_token());
+    auto r = transact(std::move(items), request_token(now()));
     if (r) return std::move(**read_item);
     if (!failed_condition(r.err(), 0)) return r.err().to_error();
     // Gone: after an attempt that got no answer, deleted by it. Else someone else's delete.
@@ -339,7 +343,7 @@ result<update_outcome> dynamodb_store::set_movie(const update_command& cmd) {
       if (old_movie) items.emplace_back(catalog_update(opts_.movies_table, *old_movie, -1));
       if (new_movie) items.emplace_back(catalog_update(opts_.movies_table, *new_movie, 1));
     }
-    auto r = transact(std::move(items), request_token());
+    auto r = transact(std::move(items), request_token(now()));
     if (r) return out;
     if (!failed_condition(r.err(), 0)) return write_error(r.err());
     auto stored = item_of(r.err(), 0);
@@ -366,7 +370,7 @@ result<update_outcome> dynamodb_store::change_price(const update_command& cmd) {
     update_expression x = expression_of(*write);
     const std::string condition = x.as_read(**read_item, {price_key, last_change_key, last_change_id_key});
     boost::json::array items{{{"Update", x.update(opts_.table, cmd.update.seat, condition)}},
-                             outbox_put(opts_.events_table, write->events.front(), std::chrono::system_clock::now())};
+                             outbox_put(opts_.events_table, write->events.front(), now())};
     auto r = transact(std::move(items), cmd.event_id);
     if (r || failed_condition(r.err(), 1))
       return update_outcome{std::move(**read_item), std::move(write->item), std::move(write->item_json), true};
@@ -399,7 +403,7 @@ result<price_change_outcome> dynamodb_store::write_metadata(const metadata_comma
     const std::string condition =
         x.as_read(**item, {price_key, last_change_key, last_change_id_key, discounted_key});
     boost::json::array items{{{"Update", x.update(opts_.table, e.seat, condition)}},
-                             outbox_put(opts_.events_table, w.events.front(), std::chrono::system_clock::now())};
+                             outbox_put(opts_.events_table, w.events.front(), now())};
     auto r = transact(std::move(items), cmd.processed_event_id);
     if (r) return price_change_outcome::applied;
     if (failed_condition(r.err(), 1))

@@ -34,6 +34,9 @@ class dynamodb_store final : public ticket_store {
     // Reads and conditional writes of one change before giving up, when the ticket keeps
     // changing between the read and the write.
     int max_write_races = 8;
+    // The time the outbox's recordedAt and expiresAt and the transactions' tokens are made of;
+    // nullptr: the system's.
+    tb::clock* clock = nullptr;
   };
 
   dynamodb_store(std::shared_ptr<dynamodb_client> client, options opts);
@@ -52,6 +55,7 @@ class dynamodb_store final : public ticket_store {
   void apply_price_metadata(metadata_command cmd, completion<price_change_outcome> done) override;
 
  private:
+  std::chrono::system_clock::time_point now() const;  // options.clock's
   result<std::optional<json::object>> read(const std::string& seat);
   call_result transact(boost::json::array items, const std::string& token);
   result<void> create_ticket(const json::object& item);

@@ -83,12 +83,12 @@ void outbox_dispatcher::loop() {
       if (stopping_) return;
       woken_ = false;
     }
-    sys_clock::time_point next_due = sys_clock::now() + opts_.idle_poll;
+    sys_clock::time_point next_due = now() + opts_.idle_poll;
     if (round(next_due) > 0) continue;  // there may be more behind this batch
     std::unique_lock lock(mutex_);
     // next_due is a wall-clock time (retries are stored as such); the wait itself is measured
     // on the steady clock, so a clock step neither stalls nor hurries the bus.
-    const auto wait = std::clamp<sys_clock::duration>(next_due - sys_clock::now(), sys_clock::duration::zero(),
+    const auto wait = std::clamp<sys_clock::duration>(next_due - now(), sys_clock::duration::zero(),
                                                       opts_.idle_poll);
     if (!cv_.wait_for(lock, wait, [&] { return stopping_ || woken_; })) {
       std::lock_guard busy(busy_mutex_);
@@ -113,7 +113,7 @@ std::size_t outbox_dispatcher::round(sys_clock::time_point& next_due) {
     rescan_from_ = std::min(rescan_from_, from);
     return 0;
   }
-  const auto now = sys_clock::now();
+  const auto now = this->now();
   // Only the oldest pending event of each ticket is eligible, and not while an earlier one of
   // that ticket is still being published or waits for a retry: that keeps per-ticket order.
   std::unordered_set<std::string_view> seats;

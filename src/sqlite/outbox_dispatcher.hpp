@@ -23,6 +23,7 @@ class outbox_dispatcher {
     std::chrono::milliseconds first_backoff{100};  // doubles per attempt
     std::chrono::milliseconds max_backoff{60'000};
     std::chrono::milliseconds idle_poll{1'000};    // re-check even when nobody wakes us
+    tb::clock* clock = nullptr;  // the time retries are due by (stored as such); nullptr: the system's
   };
   outbox_dispatcher(sqlite_store& store, event_publisher& publisher, options opts);
   outbox_dispatcher(sqlite_store& store, event_publisher& publisher) : outbox_dispatcher(store, publisher, options{}) {}
@@ -34,6 +35,9 @@ class outbox_dispatcher {
   std::size_t run_once();
 
  private:
+  std::chrono::system_clock::time_point now() const {
+    return opts_.clock ? opts_.clock->now() : std::chrono::system_clock::now();
+  }
   void loop();
   // Publishes what is due; returns how many it sent and lowers next_due to the next retry time.
   std::size_t round(std::chrono::system_clock::time_point& next_due);

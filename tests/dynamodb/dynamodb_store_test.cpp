@@ -47,8 +47,18 @@ class DynamoDBStore : public ::testing::Test {
     client = client_for<Backend>();
     tables = fresh_tables<Backend>(client);
     store = std::make_unique<dynamodb::dynamodb_store>(
-        client, dynamodb::dynamodb_store::options{tables.table, tables.events_table, tables.movies_table});
+        client, dynamodb::dynamodb_store::options{.table = tables.table,
+                                                  .events_table = tables.events_table,
+                                                  .movies_table = tables.movies_table,
+                                                  .clock = &fixed});
   }
+
+  // What the store's outbox times are made of.
+  struct fixed_clock final : clock {
+    std::chrono::system_clock::time_point now() override {
+      return std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));  // 2027-01-15T08:00:00Z
+    }
+  } fixed;
 
   // Every item of a table, as JSON objects keyed by their key attribute.
   std::map<std::string, json::object> raw(const std::string& table, const std::string& key) {
@@ -94,7 +104,6 @@ TYPED_TEST_SUITE(DynamoDBStore, ::testing::Types<moto_backend>, backend_names);
 
 TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
   this->create(R"({"Theatre-Seat":"s","Movie":"Dune","Price":10})");
-  const auto before = std::chrono::system_clock::now();
   ASSERT_TRUE(this->change_price("s", "8", "evt-1"));
   ASSERT_EQ(*this->metadata("s", "8", "evt-1"), price_change_outcome::applied);
 
@@ -120,12 +129,10 @@ TYPED_TEST(DynamoDBStore, TicketsStayCleanAndEventsGoToTheOutboxTable) {
       R"("newPrice":8,"timestamp":"2026-01-01T00:00:00.000Z","updatedItem":{"Theatre-Seat":"s","Movie":"Dune",)"
       R"("Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"2026-01-01T00:00:00.000Z",)"
       R"("LastPriceChangeEventId":"evt-1"}})");
-  // Expires (TTL) a week after it was recorded.
-  const auto expires = std::stoll(json::serialize(*initiated.find("expiresAt")));
-  const auto week = std::chrono::duration_cast<std::chrono::seconds>(
-                        (before + dynamodb::event_retention).time_since_epoch()).count();
-  EXPECT_GE(expires, week);
-  EXPECT_LE(expires, week + 60);
+  // Recorded at the store's clock's time, and expires (TTL) a week after.
+  EXPECT_EQ(*initiated.find("recordedAt"), json::value("2027-01-15T08:00:00.000Z"));
+  const auto week = std::chrono::duration_cast<std::chrono::seconds>(dynamodb::event_retention).count();
+  EXPECT_EQ(json::serialize(*initiated.find("expiresAt")), std::to_string(1'800'000'000 + week));
   const json::object& processed = events[processed_event_id("evt-1")];
   EXPECT_EQ(*processed.find("eventType"), json::value("PriceChangeProcessed"));
   EXPECT_NE(processed.find("event")->if_string()->find(R"("causationId":"evt-1")"), std::string::npos);

@@ -39,6 +39,13 @@ class scripted_publisher final : public event_publisher {
   std::mutex mutex_;
 };
 
+// A clock that moves only when told.
+class manual_clock final : public clock {
+ public:
+  std::chrono::system_clock::time_point t{std::chrono::seconds(1'800'000'000)};
+  std::chrono::system_clock::time_point now() override { return t; }
+};
+
 class OutboxDispatcher : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -115,6 +122,31 @@ TEST_F(OutboxDispatcher, TransientFailuresAreRetriedUntilDelivered) {
   sqlite::outbox_dispatcher bus(*store_, pub, fast());
   drain(bus);
   EXPECT_EQ(pub.published, (std::vector<std::string>{"e1", "e1", "e1"}));
+  EXPECT_EQ(log_by_id()["e1"].status, "delivered");
+}
+
+// A retry's time is the clock's (the port's), stored as such: on a clock that stands still the
+// failed event is not due again, however long the test takes; once it passes the backoff, it is.
+TEST_F(OutboxDispatcher, ARetryIsDueByTheClockItWasScheduledOn) {
+  scripted_publisher pub;
+  pub.script["e1"] = {error{errc::unavailable, "down"}};
+  price_change("s", "e1", "8");
+  manual_clock c;
+  auto o = fast();
+  o.first_backoff = std::chrono::milliseconds(500);
+  o.clock = &c;
+  sqlite::outbox_dispatcher bus(*store_, pub, o);
+  EXPECT_EQ(bus.run_once(), 1u);  // tried, failed
+  auto pending = store_->pending_events(1);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].next_attempt_ms, 1'800'000'000'000 + 500);
+  EXPECT_EQ(bus.run_once(), 0u);
+  c.t += std::chrono::milliseconds(499);
+  EXPECT_EQ(bus.run_once(), 0u);
+  c.t += std::chrono::milliseconds(1);
+  EXPECT_EQ(bus.run_once(), 1u);
+  EXPECT_EQ(pub.published, (std::vector<std::string>{"e1", "e1"}));
   EXPECT_EQ(log_by_id()["e1"].status, "delivered");
 }
 
