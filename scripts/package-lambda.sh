@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Makes the Lambda artifact, build/lambda/ticket-booking.zip, that serverless.yml deploys:
 #   bootstrap           what Lambda's provided.al2023 runtime runs: the binary's `lambda` command
-#   bin/ticket-booking  the Release binary, stripped (symbols are no use to Lambda; the build's
-#                       own binary keeps them)
+#   bin/ticket-booking  the Release build's ticket-booking-lambda (ticket-booking without the
+#                       pages serve answers besides the API), stripped (symbols are no use to
+#                       Lambda; the build's own binary keeps them)
 #   lib/*               every shared library ldd lists, the dynamic loader included
 # Amazon Linux 2023's glibc is older than the one this is built against, so the binary cannot use
 # the system's libraries there: bootstrap starts it through the bundled loader, on bundled libraries.
-# The zip must stay within max_zip_bytes (10 MiB): the script fails above it rather than ship one.
+# The zip must stay within max_zip_bytes (10 MB): the script fails above it rather than ship one.
 # Usage: scripts/package-lambda.sh [--binary PATH] [--out ZIP]
-#   Without --binary it builds the Release binary in build/ first.
+#   Without --binary it builds the Release ticket-booking-lambda in build/ first.
 set -euo pipefail
-max_zip_bytes=$((10 * 1024 * 1024))
+max_zip_bytes=10000000
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=""
 out="$root/build/lambda/ticket-booking.zip"
@@ -27,8 +28,8 @@ if [ -z "$binary" ]; then
   generator=()
   [ -f "$root/build/CMakeCache.txt" ] || generator=(-G Ninja)
   cmake -S "$root" -B "$root/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
-  cmake --build "$root/build" --target ticket-booking
-  binary="$root/build/ticket-booking"
+  cmake --build "$root/build" --target ticket-booking-lambda
+  binary="$root/build/ticket-booking-lambda"
 fi
 [ -x "$binary" ] || { echo "no binary at $binary" >&2; exit 1; }
 for tool in zip advzip; do

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -30,6 +32,9 @@ bool executable(const fs::path& p) {
 }
 
 // The artifact, made once for every test here and unpacked with unzip, as Lambda would.
+// What the zip carries: ticket-booking-lambda, the program without serve's pages.
+std::string lambda_binary() { return TB_LAMBDA_BINARY; }
+
 class PackageTest : public ::testing::Test {
  protected:
   // Packaged once for the suite. A failure here is each test's failure: gtest would report a
@@ -38,7 +43,7 @@ class PackageTest : public ::testing::Test {
     dir_ = new temp_dir;
     const fs::path zip = dir_->path() / "out" / "ticket-booking.zip";
     child_process package(
-        {"/usr/bin/env", "bash", TB_PACKAGE_SCRIPT, "--binary", binary_path(), "--out", zip.string()},
+        {"/usr/bin/env", "bash", TB_PACKAGE_SCRIPT, "--binary", lambda_binary(), "--out", zip.string()},
         with_path({}), dir_->path() / "package.log");
     auto status = package.wait(120s);
     if (!status || *status != 0) {
@@ -74,8 +79,8 @@ TEST_F(PackageTest, HoldsAnExecutableBootstrapTheBinaryAndItsLoader) {
 
 // Lambda keeps a function's zip small only if it is: the C++ runtime and Boost are linked into the
 // binary (TB_STATIC_CXX_RUNTIME), not shipped beside it, and the binary goes without its symbols.
-TEST_F(PackageTest, IsAtMostTenMiBWithAStrippedBinaryAndNoSharedCxxRuntime) {
-  EXPECT_LE(fs::file_size(dir_->path() / "out" / "ticket-booking.zip"), 10u * 1024 * 1024);
+TEST_F(PackageTest, IsAtMostTenMBWithAStrippedBinaryAndNoSharedCxxRuntime) {
+  EXPECT_LE(fs::file_size(dir_->path() / "out" / "ticket-booking.zip"), 10'000'000u);
   for (const char* lib : {"libstdc++.so.6", "libgcc_s.so.1", "libboost_json.so.1.81.0"})
     EXPECT_FALSE(fs::exists(root() / "lib" / lib)) << lib << " is shipped: the zip grows by it";
   child_process sections(
@@ -85,7 +90,20 @@ TEST_F(PackageTest, IsAtMostTenMiBWithAStrippedBinaryAndNoSharedCxxRuntime) {
   ASSERT_TRUE(status && *status == 0) << sections.output();
   EXPECT_NE(sections.output().find(".text"), std::string::npos) << sections.output();
   EXPECT_EQ(sections.output().find(".symtab"), std::string::npos) << "the packaged binary keeps its symbols";
-  EXPECT_LT(fs::file_size(root() / "bin" / "ticket-booking"), fs::file_size(binary_path()));
+  EXPECT_LT(fs::file_size(root() / "bin" / "ticket-booking"), fs::file_size(lambda_binary()));
+}
+
+// API Gateway routes only the API to the functions: the console, the API reference and their
+// scripts stay out of the zip (ticket-booking serves them; ticket-booking-lambda has none).
+TEST_F(PackageTest, CarriesNoneOfServesPages) {
+  std::ifstream in(root() / "bin" / "ticket-booking", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1'000'000u);
+  for (const char* marker : {"redoc.standalone.js", "Redoc", "/assets/console.js"})
+    EXPECT_EQ(bytes.find(marker), std::string::npos) << marker << " is in the packaged binary";
+  std::ifstream full(TB_FULL_BINARY, std::ios::binary);
+  const std::string full_bytes((std::istreambuf_iterator<char>(full)), std::istreambuf_iterator<char>());
+  EXPECT_NE(full_bytes.find("/assets/console.js"), std::string::npos) << "the marker is not the pages'";
 }
 
 TEST_F(PackageTest, TheBundledLoaderFindsEveryLibraryInTheBundle) {
