@@ -47,6 +47,7 @@ sqlite_store::~sqlite_store() {
 }
 
 void sqlite_store::wal_grew(int pages) {
+  wal_pages_ = pages;
   if (!opts_.checkpoints || pages < opts_.checkpoint_pages) return;
   {
     std::lock_guard lock(checkpoint_mutex_);
@@ -73,15 +74,17 @@ void sqlite_store::checkpoint_loop() {
       checkpoint_wanted_ = false;
     }
     // PASSIVE: copies what no reader still needs and never blocks the writer or the readers.
-    int wal_frames = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, nullptr);
+    int wal_frames = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     // Busy: another process is checkpointing (or holds the database); the next one catches up.
     const int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) continue;
     if (rc != SQLITE_OK || wal_frames < 0)
       log_line("warn", "checkpoint failed", {{"reason", sqlite3_errmsg(checkpoint_db_->get())}});
-    else
+    else {
+      copied_pages_ = copied;
       set_catch_up_wanted(true);
+    }
   }
 }
 
@@ -108,9 +111,16 @@ void sqlite_store::writer_loop() {
     // commit's fsync extends it. Between batches nothing of ours is in flight, and copying what
     // came after the checkpointer's pass is a short job; once all is copied the next commit
     // writes the WAL from its start. A failure (busy: a reader still on old pages) waits for the
-    // next pass.
+    // next pass. A long rest (the checkpointer fell behind) is not copied here, where every write
+    // would wait for it: the checkpointer makes another pass first.
     if (catch_up_wanted_) {
-      sqlite3_wal_checkpoint_v2(w.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      const int rest = wal_pages_ - copied_pages_;  // negative: the WAL has started over since
+      if (rest >= 0 && rest <= catch_up_pages) {
+        sqlite3_wal_checkpoint_v2(w.db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      } else if (rest > catch_up_pages) {
+        std::lock_guard lock(checkpoint_mutex_);
+        checkpoint_wanted_ = true;
+      }
       set_catch_up_wanted(false);  // the checkpointer may go again
     }
     if (batch.empty()) continue;

@@ -131,6 +131,9 @@ class sqlite_store final : public ticket_store, public event_log {
   // The checkpointer copied what the WAL held when it started; the writer, between batches (no
   // commit of ours in flight), copies what came after, so that the WAL can start over.
   std::atomic<bool> catch_up_wanted_{false};  // set under checkpoint_mutex_, read without it
+  std::atomic<int> wal_pages_{0};     // the WAL's pages after this process's last commit
+  std::atomic<int> copied_pages_{0};  // of them, copied by the checkpointer's last pass
+  static constexpr int catch_up_pages = 128;  // the most the writer copies itself (512 KiB)
   void set_catch_up_wanted(bool wanted);
   std::thread checkpoint_thread_;
 };
