@@ -1,8 +1,8 @@
 #include "app/functions.hpp"
 
-#include "log/log.hpp"
 #include "app/price_change_handler.hpp"
 #include "core/base64.hpp"
+#include "log/log.hpp"
 
 namespace tb {
 namespace {
@@ -16,6 +16,11 @@ constexpr http_function http_functions[] = {
 const std::string* string_member(const json::object& o, std::string_view key) {
   const json::value* v = o.find(key);
   return v ? v->if_string() : nullptr;
+}
+
+const json::object* object_member(const json::object* o, std::string_view key) {
+  const json::value* v = o ? o->find(key) : nullptr;
+  return v ? v->if_object() : nullptr;
 }
 
 }  // namespace
@@ -35,9 +40,8 @@ result<api_request> from_api_gateway(const json::value& event, const http_functi
   // (payload 2.0) one.
   const std::string* method = string_member(*e, "httpMethod");
   if (!method) {
-    const json::value* context = e->find("requestContext");
-    const json::value* http = context && context->if_object() ? context->if_object()->find("http") : nullptr;
-    method = http && http->if_object() ? string_member(*http->if_object(), "method") : nullptr;
+    const json::object* http = object_member(object_member(e, "requestContext"), "http");
+    method = http ? string_member(*http, "method") : nullptr;
   }
   req.method = method && *method == "OPTIONS" ? "OPTIONS" : std::string(fn.method);
   req.path = std::string(fn.path);
@@ -134,9 +138,8 @@ result<function_run> run_function(std::string_view name, const json::value& even
   if (const http_function* fn = find_http_function(name)) {
     // On Lambda the request id is API Gateway's (requestContext.requestId): the lines logged while
     // the request is routed carry it, and the answer echoes it, as serve does with its own.
-    const json::object* e = event.if_object();
-    const json::value* context = e ? e->find("requestContext") : nullptr;
-    const std::string* id = context && context->if_object() ? string_member(*context->if_object(), "requestId") : nullptr;
+    const json::object* context = object_member(event.if_object(), "requestContext");
+    const std::string* id = context ? string_member(*context, "requestId") : nullptr;
     const std::string request_id = id ? *id : std::string();
     request_scope scope(request_id);
     auto req = from_api_gateway(event, *fn);
