@@ -109,7 +109,7 @@ function_run run_event_handler(const std::vector<sns_message>& messages, event_h
   function_run run;
   json::array results;
   for (const auto& m : messages) {
-    // The handler may complete on the store's writer thread: messages go one at a time, in order.
+    // The handler may complete on the store's completer thread: messages go one at a time, in order.
     auto r = wait_for<price_change_outcome>([&](auto done) { handler.handle(m.body, m.message_id, done); });
     json::object entry;
     entry.append_new("messageId", m.message_id);

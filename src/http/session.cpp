@@ -285,7 +285,7 @@ class session : public std::enable_shared_from_this<session> {
     }
 
     // A response ready before handle() returns (every read) is written right here; one that
-    // completes later on the store's writer thread is posted back to this connection's thread.
+    // completes later on the store's completer thread is posted back to this connection's thread.
     handling_ = true;
     try {
       request_scope scope(request_id_);

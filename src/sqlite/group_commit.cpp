@@ -1,5 +1,6 @@
 // The group-commit writer: one thread applies queued writes in batches, one transaction and one
-// fsync per batch; the checkpointer thread copies the WAL back into the database file.
+// fsync per batch; the completer thread tells the writes how they went; the checkpointer thread
+// copies the WAL back into the database file.
 #include <pthread.h>
 
 #include "metrics/metrics.hpp"
@@ -29,6 +30,10 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
     pthread_setname_np(pthread_self(), "tb-checkpoint");
     checkpoint_loop();
   });
+  completer_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "tb-complete");
+    completer_loop();
+  });
 }
 
 sqlite_store::~sqlite_store() {
@@ -38,6 +43,12 @@ sqlite_store::~sqlite_store() {
   }
   queue_cv_.notify_all();
   writer_thread_.join();
+  {
+    std::lock_guard lock(queue_mutex_);
+    completer_stopping_ = true;
+  }
+  finished_cv_.notify_all();
+  completer_thread_.join();
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_stopping_ = true;
@@ -175,18 +186,37 @@ void sqlite_store::writer_loop() {
     if (cache_ && committed) cache_->committed(before, w.written);
     if (cache_ && !committed) cache_->resync(load(commit_counter_));  // whatever the failure left
     {
-      log_batch lines;  // the requests' lines, one write per commit
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        request_scope scope(batch[i].request_id);
-        batch[i].finish(failed[i] ? &*failed[i] : committed ? nullptr : &*batch_failure);
-      }
-    }
-    batch.clear();
-    {
       std::lock_guard lock(queue_mutex_);
       // Under the lock: once on_event_recorded(nullptr) returns, the old callback never runs.
       if (committed && w.left_pending && on_event_recorded_) on_event_recorded_();
+      finished_.push_back({std::move(batch), std::move(failed), committed ? std::nullopt : batch_failure});
     }
+    finished_cv_.notify_one();
+    batch = {};
+  }
+}
+
+// Telling the writes of a batch how they went (their completions build the answers and hand them
+// to the connections' threads) and freeing them is a third of the work of a price change on the
+// writer thread; here it runs beside the next batch's.
+void sqlite_store::completer_loop() {
+  for (;;) {
+    finished_batch done;
+    {
+      std::unique_lock lock(queue_mutex_);
+      finished_cv_.wait(lock, [&] { return completer_stopping_ || !finished_.empty(); });
+      if (finished_.empty()) return;  // stopping, and the writer (stopped) has handed over its last batch
+      done = std::move(finished_.front());
+      finished_.pop_front();
+    }
+    {
+      log_batch lines;  // the requests' lines, one write per batch
+      for (std::size_t i = 0; i < done.ops.size(); ++i) {
+        request_scope scope(done.ops[i].request_id);
+        done.ops[i].finish(done.failed[i] ? &*done.failed[i] : done.failure ? &*done.failure : nullptr);
+      }
+    }
+    done = {};  // the ops are freed here too, not on the writer thread
   }
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,11 +95,19 @@ class sqlite_store final : public ticket_store, public event_log {
     std::string request_id;  // of the request that submitted it: its log lines carry it
   };
 
+  // A batch the writer is done with, for the completer: what each op is told, and the ops to free.
+  struct finished_batch {
+    std::vector<write_op> ops;
+    std::vector<std::optional<error>> failed;  // per op: why it alone was not applied
+    std::optional<error> failure;              // set when the batch did not commit
+  };
+
   template <class T, class Apply>
   void submit(Apply apply, completion<T> done);
   void change_price(update_command cmd, completion<update_outcome> done);
   void record(writer& w, const std::string& seat, const std::vector<recorded_event>& events, bool initiated_handled);
   void writer_loop();
+  void completer_loop();
   bool dispatched(std::string_view event_type) const;
   template <class F>
   auto with_reader(F&& f) -> decltype(f(std::declval<reader&>()));
@@ -114,6 +123,13 @@ class sqlite_store final : public ticket_store, public event_log {
   bool stopping_ = false;
   std::function<void()> on_event_recorded_;
   std::thread writer_thread_;
+
+  // The completer thread runs the completions of committed batches, and frees them, in commit
+  // order, so the writer's next batch never waits for that work.
+  std::deque<finished_batch> finished_;  // under queue_mutex_
+  std::condition_variable finished_cv_;
+  bool completer_stopping_ = false;
+  std::thread completer_thread_;
 
   // Holds the WAL index mapped, whose commit counter versions the store and the item cache.
   std::unique_ptr<connection> index_db_;

@@ -185,7 +185,7 @@ auto sqlite_store::with_reader(F&& f) -> decltype(f(std::declval<reader&>())) {
   }
 }
 
-// Queues a write for the writer thread; `done` runs there, after the batch's commit.
+// Queues a write for the writer thread; `done` runs on the completer thread after the batch's commit.
 template <class T, class Apply>
 void sqlite_store::submit(Apply apply, completion<T> done) {
   auto slot = std::make_shared<std::optional<result<T>>>();
@@ -196,7 +196,7 @@ void sqlite_store::submit(Apply apply, completion<T> done) {
     result<T> r = failure              ? result<T>(*failure)
                   : slot->has_value() ? std::move(**slot)
                                       : result<T>(error{errc::internal, "Store failure: the write was not applied"});
-    // A completion that throws (a bug, an allocation failure) must not end the writer thread, and
+    // A completion that throws (a bug, an allocation failure) must not end the completer thread, and
     // with it the process: it is logged, and told once more, of a failure, so that its request
     // still gets an answer (a 500).
     try {

@@ -250,7 +250,7 @@ TEST(SqliteStore, DataSurvivesReopening) {
   EXPECT_EQ(**item, R"({"Theatre-Seat":"s","Movie":"M"})");
 }
 
-// A completion that throws on the writer thread: logged, told once more of a failure (so its
+// A completion that throws on the completer thread: logged, told once more of a failure (so its
 // request can still be answered), and the writer goes on with the next writes.
 TEST(SqliteStore, ACompletionThatThrowsFailsItsRequestAndNotTheWriter) {
   sqlite::sqlite_store store({(scratch_dir() / "throwing.db").string()});
@@ -266,6 +266,30 @@ TEST(SqliteStore, ACompletionThatThrowsFailsItsRequestAndNotTheWriter) {
   // The write itself committed, and the writer still takes writes.
   EXPECT_TRUE(*store.get("s"));
   EXPECT_TRUE(wait_for<void>([&](auto done) { store.create(obj(R"({"Theatre-Seat":"t","Movie":"M"})"), done); }));
+}
+
+// Completions run beside the writer: while one is still at work, the next write commits.
+TEST(SqliteStore, TheNextWriteCommitsWhileACompletionIsStillRunning) {
+  sqlite::sqlite_store store({(scratch_dir() / "beside.db").string()});
+  std::promise<bool> saw_next;
+  std::promise<void> first_told;
+  store.create(obj(R"({"Theatre-Seat":"a","Movie":"M"})"), [&](result<void>) {
+    first_told.set_value();
+    // Holds the completer until the next write is readable, or gives up.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    bool seen = false;
+    while (!seen && std::chrono::steady_clock::now() < give_up) {
+      auto b = store.get("b");
+      seen = b && *b;
+      if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    saw_next.set_value(seen);
+  });
+  first_told.get_future().wait();
+  store.create(obj(R"({"Theatre-Seat":"b","Movie":"M"})"), [](result<void>) {});
+  auto seen = saw_next.get_future();
+  ASSERT_EQ(seen.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(seen.get()) << "the second write waited for the first one's completion";
 }
 
 // ---- the local path: price changes handled in their own write ---------------------------
