@@ -102,7 +102,9 @@ void sqlite_store::change_price(update_command cmd, completion<update_outcome> d
         ticket_write& write = *planned->write;
         w.store(cmd.update.seat, planned->old_item, write.item, write.item_json);
         record(w, cmd.update.seat, write.events, handled);
-        return update_outcome{std::move(planned->old_item), std::move(write.item), std::move(write.item_json), true};
+        update_outcome out{std::move(planned->old_item), std::move(write.item), std::move(write.item_json), true};
+        planned.reset();  // used up: should the batch run again, the change is planned again
+        return out;
       },
       std::move(done));
 }

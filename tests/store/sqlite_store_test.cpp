@@ -332,6 +332,58 @@ TEST(SqliteLocalHandling, APriceChangeIsHandledAndDeliveredInItsOwnWrite) {
   EXPECT_NE(log[1].event_json.find(R"("updatedItem":)" + stored + "}"), std::string::npos) << log[1].event_json;
 }
 
+// A batch in which one write fails runs again without it: the price changes it held are carried
+// out again, whole, from what they planned (which the first run must not have used up).
+TEST(SqliteLocalHandling, PriceChangesInABatchThatRunsAgainAreWrittenWhole) {
+  auto path = scratch_dir() / "rerun.db";
+  sqlite::sqlite_store store(handling(path));
+  ASSERT_TRUE(exec_beside(path, "CREATE TRIGGER refuse BEFORE INSERT ON tickets WHEN NEW.seat = 'bad' "
+                                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"));
+  constexpr int seats = 60;
+  const auto name = [](const char* prefix, int i) {
+    std::string n(prefix);
+    n += std::to_string(i);
+    return n;
+  };
+  for (int i = 0; i < seats; ++i) {
+    const std::string seat = name("p", i);
+    ASSERT_TRUE(wait_for<void>([&](auto done) {
+      store.create(obj(R"({"Theatre-Seat":")" + seat + R"(","Movie":"M","Price":10})"), done);
+    }));
+  }
+  // Submitted in one burst, so that failing writes share batches with the changes.
+  std::vector<std::promise<result<update_outcome>>> changed(seats);
+  std::vector<std::promise<result<void>>> refused(seats / 5);
+  for (int i = 0; i < seats; ++i) {
+    update_command cmd{{name("p", i), "Price", json::value(*decimal::parse("8")), true}, "t0",
+                       name("evt-", i)};
+    store.update(std::move(cmd), [p = &changed[i]](result<update_outcome> r) { p->set_value(std::move(r)); });
+    if (i % 5 == 4)
+      store.create(obj(R"({"Theatre-Seat":"bad","Movie":"M"})"),
+                   [p = &refused[i / 5]](result<void> r) { p->set_value(std::move(r)); });
+  }
+  for (auto& p : refused) EXPECT_FALSE(p.get_future().get());
+  for (int i = 0; i < seats; ++i) {
+    const std::string id = name("evt-", i);
+    auto r = changed[i].get_future().get();
+    ASSERT_TRUE(r) << i;
+    std::string stored = R"({"Theatre-Seat":"p)";
+    stored.append(std::to_string(i))
+        .append(R"(","Movie":"M","Price":8,"PreviousPrice":10,"LastPriceChangeTimestamp":"t0",)")
+        .append(R"("LastPriceChangeEventId":")")
+        .append(id)
+        .append(R"(","DiscountPercentage":20,"IsDiscounted":true})");
+    EXPECT_EQ(r->new_item_json, stored);
+    auto item = store.get(name("p", i));
+    ASSERT_TRUE(item && *item) << i;
+    EXPECT_EQ(**item, stored);
+  }
+  // Each change recorded its two events once, whatever number of runs its batch took.
+  auto log = store.events_after(0, 4 * seats);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->size(), 2u * seats);
+}
+
 // A redelivery of a change handled in its write (the bus of another process) changes nothing.
 TEST(SqliteLocalHandling, TheBusFindsAChangeHandledInItsWriteADuplicate) {
   sqlite::sqlite_store store(handling(scratch_dir() / "local-dup.db"));
