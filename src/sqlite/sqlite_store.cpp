@@ -73,12 +73,14 @@ struct price_change_plan {
   std::string from;  // the ticket's text the plan was made from
   json::object old_item;
   result<ticket_write> write;
+  bool same_movie = false;  // the write leaves the Movie (and so GET /movies) as it was
 };
 
 price_change_plan plan_price_change(std::string text, const update_command& cmd, handling h) {
   json::object old_item = parse_item(text);
   auto write = change_price(old_item, *cmd.update.value.if_number(), cmd.now, cmd.event_id, h);
-  return {std::move(text), std::move(old_item), std::move(write)};
+  const bool same_movie = write && movie_of(old_item) == movie_of(write->item);
+  return {std::move(text), std::move(old_item), std::move(write), same_movie};
 }
 
 }  // namespace
@@ -95,12 +97,18 @@ void sqlite_store::change_price(update_command cmd, completion<update_outcome> d
   submit<update_outcome>(
       [this, cmd = std::move(cmd), planned = std::move(planned), h, handled](writer& w) mutable
       -> result<update_outcome> {
-        auto text = w.load_text(cmd.update.seat);
-        if (!text) return not_found("Ticket not found");
-        if (!planned || planned->from != *text) planned = plan_price_change(std::move(*text), cmd, h);
-        if (!planned->write) return planned->write.err();
+        // Usually the plan still holds: the ticket is rewritten in one statement, read only when
+        // it has changed since (or was never planned).
+        const bool replaced = planned && planned->write && planned->same_movie &&
+                              w.replace(cmd.update.seat, planned->from, planned->write->item_json);
+        if (!replaced) {
+          auto text = w.load_text(cmd.update.seat);
+          if (!text) return not_found("Ticket not found");
+          if (!planned || planned->from != *text) planned = plan_price_change(std::move(*text), cmd, h);
+          if (!planned->write) return planned->write.err();
+          w.store(cmd.update.seat, planned->old_item, planned->write->item, planned->write->item_json);
+        }
         ticket_write& write = *planned->write;
-        w.store(cmd.update.seat, planned->old_item, write.item, write.item_json);
         record(w, cmd.update.seat, write.events, handled);
         update_outcome out{std::move(planned->old_item), std::move(write.item), std::move(write.item_json), true};
         planned.reset();  // used up: should the batch run again, the change is planned again

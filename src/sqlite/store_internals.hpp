@@ -41,7 +41,7 @@ struct reader {
 struct writer {
   connection db;
   statement begin, commit, rollback;
-  statement select_item, insert_ticket, update_ticket, update_item, delete_ticket, insert_event;
+  statement select_item, insert_ticket, update_ticket, update_item, replace_item, delete_ticket, insert_event;
   statement delivered, failed;
   statement count_movie, uncount_movie, drop_movie;
   item_cache::writes written;  // what the batch in progress wrote, for the item cache
@@ -55,6 +55,7 @@ struct writer {
         insert_ticket(db, "INSERT INTO tickets (seat, item, movie) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
         update_ticket(db, "UPDATE tickets SET item = ?, movie = ? WHERE seat = ?"),
         update_item(db, "UPDATE tickets SET item = ? WHERE seat = ?"),
+        replace_item(db, "UPDATE tickets SET item = ? WHERE seat = ? AND item = ?"),
         delete_ticket(db, "DELETE FROM tickets WHERE seat = ? RETURNING item, movie"),
         insert_event(db, "INSERT INTO events (event_id, event_type, seat, body, status) VALUES (?, ?, ?, ?, ?)"),
         delivered(db, "UPDATE events SET status = 'delivered', reason = NULL WHERE seq = ? AND status = 'pending'"),
@@ -149,6 +150,17 @@ struct writer {
     }
     uncount(old_movie);
     count(movie);
+  }
+
+  // Rewrites a ticket whose stored text is still `from`, in one statement (no read first); false,
+  // changing nothing, when it is not (or there is no such ticket). The Movie must be unchanged.
+  bool replace(const std::string& seat, std::string_view from, std::string_view text) {
+    reset_guard g(replace_item);
+    replace_item.bind(1, text).bind(2, seat).bind(3, from);
+    replace_item.step();
+    if (db.changes() == 0) return false;
+    written.emplace_back(seat, std::make_shared<const std::string>(text));
+    return true;
   }
 
   // status: pending (for the dispatcher) or delivered (an event no subscriber takes, or one
