@@ -51,6 +51,19 @@ void BM_ValidateNewTicket(benchmark::State& state) {
 }
 BENCHMARK(BM_ValidateNewTicket);
 
+// The price-change rule of serve's PATCH, on a ticket as the bench's PATCHes leave it (stamped by
+// an earlier change and its handling): the new item and both events, serialised.
+void BM_ChangePriceInSameWrite(benchmark::State& state) {
+  const json::object ticket = *std::get<json::value>(json::parse(
+      R"({"Theatre-Seat":"S-00001","Movie":"Movie 01","Price":6.23,"PreviousPrice":6.49,)"
+      R"("LastPriceChangeTimestamp":"2026-11-28T21:39:59.365Z","LastPriceChangeEventId":"01a22419-c905-72ee-8c34-196f2a48bf6c",)"
+      R"("DiscountPercentage":4.01,"IsDiscounted":true})")).if_object();
+  const decimal price = *decimal::parse("5.99");
+  const std::string now = "2026-11-28T21:40:00.000Z", id = "01a22419-ca28-73cf-9625-5f745067f357";
+  for (auto _ : state) benchmark::DoNotOptimize(change_price(ticket, price, now, id, handling::in_same_write));
+}
+BENCHMARK(BM_ChangePriceInSameWrite);
+
 // Answers from memory, at once: what is left is the router's own cost.
 class memory_store final : public ticket_store {
  public:

@@ -44,6 +44,36 @@ bool shows(const json::object& ticket, const json::object& metadata) {
   return true;
 }
 
+// decide_price_change's outcome (see price_change.hpp), `metadata` being the event's.
+price_change_outcome decide_outcome(const json::object* ticket, const price_change_event& e,
+                                    const json::object& metadata) {
+  using enum price_change_outcome;
+  if (!ticket) return missing;
+  const json::value* price = ticket->find(price_key);
+  const bool at_new_price = price && price->if_number() && *price->if_number() == e.new_price;
+  if (const std::string* stamp = string_member(*ticket, last_change_id_key)) {
+    if (!e.identified || *stamp != e.event_id) return stale;
+    if (ticket->contains(discount_key) && ticket->contains(discounted_key)) return duplicate;
+    if (!at_new_price) return stale;  // repriced by a writer that does not stamp
+  } else {
+    if (!at_new_price) return stale;
+    if (shows(*ticket, metadata)) return duplicate;
+  }
+  return applied;
+}
+
+// What an applied event writes: the metadata on the ticket, and PriceChangeProcessed.
+result<ticket_write> apply_metadata(json::object ticket, const price_change_event& e, const json::object& metadata,
+                                    const std::string& now, const std::string& processed_id) {
+  ticket_write w;
+  w.item = std::move(ticket);
+  set_all(w, metadata);
+  if (auto size = serialize_item(w); !size) return size.err();
+  w.events.push_back({processed_id, price_change_processed,
+                      with_updated_item(price_change_processed_fields(processed_id, e, w.item, now), w.item_json)});
+  return w;
+}
+
 }  // namespace
 
 std::string_view to_string(price_change_outcome o) {
@@ -88,14 +118,21 @@ result<ticket_write> change_price(const json::object& ticket, const decimal& new
   if (!old.is_null()) e.old_price = *old.if_number();
   e.new_price = new_price;
   e.timestamp = now;
-  auto decided = decide_price_change(&w.item, e, now, processed_event_id(event_id));
-  if (!decided) return decided.err();
-  // A change just stamped on the ticket is its latest: the rule applies it.
-  ticket_write& handled = decided->write;
-  w.item = std::move(handled.item);
-  w.item_json = std::move(handled.item_json);
-  set_all(w, handled.set);
-  w.events.push_back(std::move(handled.events.front()));
+  // A change just stamped on the ticket is its latest: the rule applies it, to the item as it
+  // stands in this write (moved, not copied: the write goes on from the rule's result).
+  using enum price_change_outcome;
+  const json::object metadata = price_change_metadata(e, now);
+  if (auto outcome = decide_outcome(&w.item, e, metadata); outcome != applied)
+    return error{errc::internal, "a price change just made was " + std::string(to_string(outcome))};
+  auto handled = apply_metadata(std::move(w.item), e, metadata, now, processed_event_id(event_id));
+  if (!handled) return handled.err();
+  w.item = std::move(handled->item);
+  w.item_json = std::move(handled->item_json);
+  for (const auto& [k, v] : handled->set) {  // on the item already
+    w.set.set(k, v);
+    std::erase(w.removed, k);
+  }
+  w.events.push_back(std::move(handled->events.front()));
   return w;
 }
 
@@ -168,27 +205,12 @@ std::string processed_event_id(std::string_view initiated_event_id) {
 
 result<price_change_decision> decide_price_change(const json::object* ticket, const price_change_event& e,
                                                   const std::string& now, const std::string& processed_id) {
-  using enum price_change_outcome;
-  if (!ticket) return price_change_decision{missing, {}};
-  const json::value* price = ticket->find(price_key);
-  const bool at_new_price = price && price->if_number() && *price->if_number() == e.new_price;
-  json::object metadata = price_change_metadata(e, now);
-  if (const std::string* stamp = string_member(*ticket, last_change_id_key)) {
-    if (!e.identified || *stamp != e.event_id) return price_change_decision{stale, {}};
-    if (ticket->contains(discount_key) && ticket->contains(discounted_key)) return price_change_decision{duplicate, {}};
-    if (!at_new_price) return price_change_decision{stale, {}};  // repriced by a writer that does not stamp
-  } else {
-    if (!at_new_price) return price_change_decision{stale, {}};
-    if (shows(*ticket, metadata)) return price_change_decision{duplicate, {}};
-  }
-  price_change_decision d{applied, {}};
-  d.write.item = *ticket;
-  set_all(d.write, metadata);
-  if (auto size = serialize_item(d.write); !size) return size.err();
-  d.write.events.push_back(
-      {processed_id, price_change_processed,
-       with_updated_item(price_change_processed_fields(processed_id, e, d.write.item, now), d.write.item_json)});
-  return d;
+  const json::object metadata = price_change_metadata(e, now);
+  const price_change_outcome outcome = decide_outcome(ticket, e, metadata);
+  if (outcome != price_change_outcome::applied) return price_change_decision{outcome, {}};
+  auto write = apply_metadata(*ticket, e, metadata, now, processed_id);
+  if (!write) return write.err();
+  return price_change_decision{outcome, std::move(*write)};
 }
 
 json::object price_change_metadata(const price_change_event& e, const std::string& now) {
