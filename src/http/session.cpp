@@ -102,8 +102,8 @@ void append_response_head(std::string& out, const api_response& r, unsigned vers
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(socket_type socket, shared_state& state) : stream_(std::move(socket)), state_(state) {
-    ++state_.connections;
+  session(socket_type socket, shared_state& state)
+      : counted_(state.connections), stream_(std::move(socket)), state_(state) {
     beast::error_code ec;
     const auto peer = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = peer.address().to_string() + ":" + std::to_string(peer.port());
@@ -111,7 +111,6 @@ class session : public std::enable_shared_from_this<session> {
   ~session() {
     std::lock_guard lock(state_.sessions_mutex);
     state_.sessions.erase(this);
-    --state_.connections;
   }
 
   void start() {
@@ -436,6 +435,17 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ignored);
   }
 
+  // Counts the connection for serve, which returns once none is left and takes the shared state
+  // and the io_contexts with it. A session's last owner may be the store's completer thread, so
+  // the count goes down last: after the registry's mutex is released and the socket is gone.
+  struct counted {
+    explicit counted(std::atomic<std::size_t>& connections) : n(connections) { ++n; }
+    ~counted() { --n; }
+    counted(const counted&) = delete;
+    counted& operator=(const counted&) = delete;
+    std::atomic<std::size_t>& n;
+  };
+  counted counted_;  // first: destroyed last
   stream_type stream_;
   beast::flat_buffer buffer_;
   std::string out_;                              // the response being written
