@@ -34,13 +34,19 @@ sanitize:
 	cmake --build build-asan -j $(JOBS)
 	ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
-# The whole suite under ThreadSanitizer (the writer, checkpointer, dispatcher and I/O threads).
-# halt_on_error: a race fails the test that met it.
+# The whole suite under ThreadSanitizer (the writer, completer, checkpointer, dispatcher and I/O
+# threads). halt_on_error: a race fails the test that met it. Reports go to build-tsan/reports.*,
+# also those of the servers the end-to-end tests start, whose exit status a test may not read:
+# any report fails the run, and is printed.
 tsan:
 	scripts/install-deps.sh test
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTB_SANITIZE=thread -DTB_BENCHMARKS=OFF
 	cmake --build build-tsan -j $(JOBS)
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir build-tsan --output-on-failure -j $(JOBS)
+	rm -f build-tsan/reports.*
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$(CURDIR)/build-tsan/reports" \
+	  ctest --test-dir build-tsan --output-on-failure -j $(JOBS); status=$$?; \
+	  if ls build-tsan/reports.* >/dev/null 2>&1; then cat build-tsan/reports.*; \
+	    echo "ThreadSanitizer reported the above"; exit 1; fi; exit $$status
 
 # Each libFuzzer target for FUZZ_SECONDS (clang, AddressSanitizer, UndefinedBehaviorSanitizer).
 # A run starts from the kept corpus (tests/fuzz/corpus/TARGET) and merges back only the inputs
