@@ -435,17 +435,9 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ignored);
   }
 
-  // Counts the connection for serve, which returns once none is left and takes the shared state
-  // and the io_contexts with it. A session's last owner may be the store's completer thread, so
-  // the count goes down last: after the registry's mutex is released and the socket is gone.
-  struct counted {
-    explicit counted(std::atomic<std::size_t>& connections) : n(connections) { ++n; }
-    ~counted() { --n; }
-    counted(const counted&) = delete;
-    counted& operator=(const counted&) = delete;
-    std::atomic<std::size_t>& n;
-  };
-  counted counted_;  // first: destroyed last
+  // First, so destroyed last: a session's last owner may be the store's completer thread, and
+  // the count goes down only after the registry's mutex is released and the socket is gone.
+  counted_connection counted_;
   stream_type stream_;
   beast::flat_buffer buffer_;
   std::string out_;                              // the response being written

@@ -43,6 +43,19 @@ struct shared_state {
   std::unordered_map<session*, std::weak_ptr<session>> sessions;
 };
 
+// Counts a connection in shared_state::connections while it lives. serve returns once none is
+// left, and takes the shared state and the io_contexts with it.
+class counted_connection {
+ public:
+  explicit counted_connection(std::atomic<std::size_t>& connections) : n_(connections) { ++n_; }
+  ~counted_connection() { --n_; }
+  counted_connection(const counted_connection&) = delete;
+  counted_connection& operator=(const counted_connection&) = delete;
+
+ private:
+  std::atomic<std::size_t>& n_;
+};
+
 // Starts serving a connection just accepted.
 void start_session(socket_type socket, shared_state& state);
 // At the connection cap: closes the connection silent the longest, if one is. True when one was.
