@@ -62,16 +62,15 @@ price_change_outcome decide_outcome(const json::object* ticket, const price_chan
   return applied;
 }
 
-// What an applied event writes: the metadata on the ticket, and PriceChangeProcessed.
-result<ticket_write> apply_metadata(json::object ticket, const price_change_event& e, const json::object& metadata,
-                                    const std::string& now, const std::string& processed_id) {
-  ticket_write w;
-  w.item = std::move(ticket);
+// What an applied event adds to a write of its ticket (`w.item`): the metadata, and
+// PriceChangeProcessed.
+result<void> apply_metadata(ticket_write& w, const price_change_event& e, const json::object& metadata,
+                            const std::string& now, const std::string& processed_id) {
   set_all(w, metadata);
   if (auto size = serialize_item(w); !size) return size.err();
   w.events.push_back({processed_id, price_change_processed,
                       with_updated_item(price_change_processed_fields(processed_id, e, w.item, now), w.item_json)});
-  return w;
+  return ok;
 }
 
 }  // namespace
@@ -118,21 +117,13 @@ result<ticket_write> change_price(const json::object& ticket, const decimal& new
   if (!old.is_null()) e.old_price = *old.if_number();
   e.new_price = new_price;
   e.timestamp = now;
-  // A change just stamped on the ticket is its latest: the rule applies it, to the item as it
-  // stands in this write (moved, not copied: the write goes on from the rule's result).
+  // A change just stamped on the ticket is its latest: the rule applies it, to this very write.
   using enum price_change_outcome;
   const json::object metadata = price_change_metadata(e, now);
   if (auto outcome = decide_outcome(&w.item, e, metadata); outcome != applied)
     return error{errc::internal, "a price change just made was " + std::string(to_string(outcome))};
-  auto handled = apply_metadata(std::move(w.item), e, metadata, now, processed_event_id(event_id));
-  if (!handled) return handled.err();
-  w.item = std::move(handled->item);
-  w.item_json = std::move(handled->item_json);
-  for (const auto& [k, v] : handled->set) {  // on the item already
-    w.set.set(k, v);
-    std::erase(w.removed, k);
-  }
-  w.events.push_back(std::move(handled->events.front()));
+  if (auto handled = apply_metadata(w, e, metadata, now, processed_event_id(event_id)); !handled)
+    return handled.err();
   return w;
 }
 
@@ -208,9 +199,10 @@ result<price_change_decision> decide_price_change(const json::object* ticket, co
   const json::object metadata = price_change_metadata(e, now);
   const price_change_outcome outcome = decide_outcome(ticket, e, metadata);
   if (outcome != price_change_outcome::applied) return price_change_decision{outcome, {}};
-  auto write = apply_metadata(*ticket, e, metadata, now, processed_id);
-  if (!write) return write.err();
-  return price_change_decision{outcome, std::move(*write)};
+  price_change_decision d{outcome, {}};
+  d.write.item = *ticket;
+  if (auto added = apply_metadata(d.write, e, metadata, now, processed_id); !added) return added.err();
+  return d;
 }
 
 json::object price_change_metadata(const price_change_event& e, const std::string& now) {
