@@ -8,6 +8,11 @@
 
 namespace tb {
 
+clock& system_time() {
+  static system_clock c;
+  return c;
+}
+
 std::string iso8601(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();

@@ -136,6 +136,9 @@ class system_clock final : public clock {
   std::chrono::system_clock::time_point now() override { return std::chrono::system_clock::now(); }
 };
 
+// One system_clock, for the parts that are not handed another.
+clock& system_time();
+
 // "2026-11-28T02:09:22.123Z"
 std::string iso8601(std::chrono::system_clock::time_point t);
 // A time-ordered (version 7) UUID of `now` (the caller's clock).

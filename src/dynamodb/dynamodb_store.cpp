@@ -150,7 +150,7 @@ dynamodb_store::dynamodb_store(std::shared_ptr<dynamodb_client> client, options 
     : client_(std::move(client)), opts_(std::move(opts)) {}
 
 std::chrono::system_clock::time_point dynamodb_store::now() const {
-  return opts_.clock ? opts_.clock->now() : std::chrono::system_clock::now();
+  return opts_.clock->now();
 }
 
 result<std::optional<json::object>> dynamodb_store::read(const std::string& seat) {

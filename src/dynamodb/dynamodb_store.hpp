@@ -34,9 +34,8 @@ class dynamodb_store final : public ticket_store {
     // Reads and conditional writes of one change before giving up, when the ticket keeps
     // changing between the read and the write.
     int max_write_races = 8;
-    // The time the outbox's recordedAt and expiresAt and the transactions' tokens are made of;
-    // nullptr: the system's.
-    tb::clock* clock = nullptr;
+    // The time the outbox's recordedAt and expiresAt and the transactions' tokens are made of.
+    tb::clock* clock = &system_time();
   };
 
   dynamodb_store(std::shared_ptr<dynamodb_client> client, options opts);

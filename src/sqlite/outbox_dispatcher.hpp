@@ -23,7 +23,7 @@ class outbox_dispatcher {
     std::chrono::milliseconds first_backoff{100};  // doubles per attempt
     std::chrono::milliseconds max_backoff{60'000};
     std::chrono::milliseconds idle_poll{1'000};    // re-check even when nobody wakes us
-    tb::clock* clock = nullptr;  // the time retries are due by (stored as such); nullptr: the system's
+    tb::clock* clock = &system_time();  // the time retries are due by (stored as such)
   };
   outbox_dispatcher(sqlite_store& store, event_publisher& publisher, options opts);
   outbox_dispatcher(sqlite_store& store, event_publisher& publisher) : outbox_dispatcher(store, publisher, options{}) {}
@@ -35,9 +35,7 @@ class outbox_dispatcher {
   std::size_t run_once();
 
  private:
-  std::chrono::system_clock::time_point now() const {
-    return opts_.clock ? opts_.clock->now() : std::chrono::system_clock::now();
-  }
+  std::chrono::system_clock::time_point now() const { return opts_.clock->now(); }
   void loop();
   // Publishes what is due; returns how many it sent and lowers next_due to the next retry time.
   std::size_t round(std::chrono::system_clock::time_point& next_due);
